@@ -1,0 +1,51 @@
+# clarion — `make run` starts the server on SQLite; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= .clarion
+PG_HOST ?= 127.0.0.1
+
+.PHONY: run test install lint typecheck postgres bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+# Creates the venv, migrates the embedded SQLite database and starts the server.
+run: install
+	@mkdir -p $(DATA_DIR)
+	@[ -s $(DATA_DIR)/admin-token ] || $(BIN)/python -c "import secrets; print('clarion_admin_' + secrets.token_urlsafe(24))" > $(DATA_DIR)/admin-token
+	@chmod 600 $(DATA_DIR)/admin-token
+	@CLARION_DATA_DIR=$(DATA_DIR) $(BIN)/clarion db migrate
+	@echo "clarion will serve http://$${CLARION_HTTP_ADDRESS:-127.0.0.1:8080}"
+	@echo "API token (owner): export CLARION_TOKEN=\$$(cat $(DATA_DIR)/admin-token)"
+	@echo "then e.g.: $(BIN)/clarion users create you@example.com --role owner"
+	CLARION_DATA_DIR=$(DATA_DIR) CLARION_ADMIN_TOKEN=$$(cat $(DATA_DIR)/admin-token) $(BIN)/clarion server
+
+# PostgreSQL runs on every machine at 127.0.0.1:5432; start it if it is down.
+postgres:
+	@pg_isready -q -h $(PG_HOST) -p 5432 || { \
+		for v in $$(ls /etc/postgresql 2>/dev/null); do pg_ctlcluster --skip-systemctl-redirect $$v main start || true; done; \
+		for i in $$(seq 1 30); do pg_isready -q -h $(PG_HOST) -p 5432 && break; sleep 1; done; \
+		pg_isready -h $(PG_HOST) -p 5432; }
+
+lint: install
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: install
+	$(BIN)/mypy
+
+test: install postgres lint typecheck
+	$(BIN)/pytest -q
+
+bench: install postgres
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

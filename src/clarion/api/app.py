@@ -1,0 +1,37 @@
+"""The FastAPI application: routes under /api/v1, health and metrics at the root."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from clarion import __version__
+from clarion.api.errors import install_error_handlers
+from clarion.api.routes import event_types, events, health, inbox, messages, notifications, users
+from clarion.service import Service
+
+
+def create_app(service: Service) -> FastAPI:
+    """The app around a service; the service starts and stops with the app."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = FastAPI(
+        title="clarion",
+        version=__version__,
+        description="Self-hosted notification service: events in, durable delivery out.",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    install_error_handlers(app)
+    for module in (health, users, events, event_types, messages, notifications, inbox):
+        app.include_router(module.router)
+    return app

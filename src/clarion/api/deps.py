@@ -1,0 +1,91 @@
+"""Request dependencies: the service, the caller (bearer token) and permission checks."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from clarion.service import Service
+from clarion.store.users import User, user_for_token
+
+ADMIN_ROLES = frozenset({"owner", "user-admin"})
+_bearer = HTTPBearer(auto_error=False, description="a user's API token or CLARION_ADMIN_TOKEN")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a user, or the bootstrap admin token (owner rights, no user)."""
+
+    user: User | None
+    roles: frozenset[str]
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.roles & ADMIN_ROLES)
+
+    @property
+    def is_owner(self) -> bool:
+        return "owner" in self.roles
+
+    @property
+    def scope(self) -> str:
+        return str(self.user.id) if self.user else "admin-token"
+
+
+def get_service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+async def get_principal(
+    service: ServiceDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(
+            401,
+            "missing bearer token: send 'Authorization: Bearer <token>' "
+            "(create one with `clarion tokens create`)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    token = credentials.credentials
+    admin = service.settings.admin_token
+    if admin is not None and hmac.compare_digest(token.encode(), admin.get_secret_value().encode()):
+        return Principal(user=None, roles=frozenset({"owner"}))
+    user = await user_for_token(service.db, token)
+    if user is None:
+        raise HTTPException(
+            401,
+            "invalid bearer token: it is unknown, expired, or its user is not active",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return Principal(user=user, roles=frozenset(user.roles))
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def require_admin(principal: PrincipalDep) -> Principal:
+    if not principal.is_admin:
+        raise HTTPException(403, "this needs the owner or user-admin role")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(require_admin)]
+
+
+def require_user(principal: Principal) -> User:
+    """The caller's own user; the admin token has none."""
+    if principal.user is None:
+        raise HTTPException(
+            400,
+            "the admin token has no user of its own: call this with a user's API token",
+        )
+    return principal.user

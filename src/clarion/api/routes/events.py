@@ -1,0 +1,111 @@
+"""Event intake over HTTP: one event, or many in one transaction; idempotency keys honoured."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clarion.api.deps import AdminDep, Principal, ServiceDep
+from clarion.api.schemas import EventBatchIn, EventIn
+from clarion.intake.events import EnqueueResult, EventInput, enqueue_event
+from clarion.service import IDEMPOTENCY_WINDOW, Service
+from clarion.store.tables import idempotency_keys
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+
+def _input(body: EventIn) -> EventInput:
+    return EventInput(
+        type=body.type,
+        user_id=body.user_id,
+        user_email=body.user_email,
+        labels=body.labels,
+        data=body.data,
+        targets=body.targets,
+    )
+
+
+async def _lock_key(conn: AsyncConnection, scope: str, key: str) -> None:
+    """Serialise requests carrying the same key (SQLite transactions already are serial)."""
+    if conn.dialect.name == "postgresql":
+        digest = int.from_bytes(hashlib.sha256(f"{scope}:{key}".encode()).digest()[:8], "big")
+        await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": digest - (1 << 63)})
+
+
+async def _remembered(conn: AsyncConnection, scope: str, key: str) -> JSONResponse | None:
+    row = (
+        await conn.execute(
+            sa.select(idempotency_keys).where(
+                idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.created_at < datetime.now(UTC) - IDEMPOTENCY_WINDOW:
+        await conn.execute(
+            idempotency_keys.delete().where(
+                idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
+            )
+        )
+        return None
+    return JSONResponse(row.response, status_code=row.status_code)
+
+
+async def _enqueue_one(
+    service: Service, principal: Principal, conn: AsyncConnection, body: EventIn, prefix: str = ""
+) -> EnqueueResult:
+    return await enqueue_event(
+        conn,
+        _input(body),
+        service.intake_config,
+        created_by=principal.user.id if principal.user else None,
+        field_prefix=prefix,
+    )
+
+
+@router.post("/events", status_code=202)
+async def post_event(body: EventIn, service: ServiceDep, principal: AdminDep) -> JSONResponse:
+    key = body.idempotency_key
+    async with service.db.begin() as conn:
+        if key:
+            await _lock_key(conn, principal.scope, key)
+            remembered = await _remembered(conn, principal.scope, key)
+            if remembered is not None:
+                return remembered
+        result = await _enqueue_one(service, principal, conn, body)
+        response = result.to_dict()
+        if key:
+            await conn.execute(
+                idempotency_keys.insert().values(
+                    scope=principal.scope,
+                    key=key,
+                    status_code=202,
+                    response=response,
+                    created_at=datetime.now(UTC),
+                )
+            )
+        await service.db.notify_dispatch(conn)
+    service.db.wake_local()
+    return JSONResponse(response, status_code=202)
+
+
+@router.post("/events/batch", status_code=202)
+async def post_events(
+    body: EventBatchIn, service: ServiceDep, principal: AdminDep
+) -> dict[str, Any]:
+    """All events are stored together, or none (a bad one names its index)."""
+    results = []
+    async with service.db.begin() as conn:
+        for index, event in enumerate(body.events):
+            result = await _enqueue_one(service, principal, conn, event, prefix=f"events[{index}].")
+            results.append(result.to_dict())
+        await service.db.notify_dispatch(conn)
+    service.db.wake_local()
+    return {"events": results}

@@ -1,0 +1,39 @@
+"""Liveness, readiness and Prometheus metrics (no auth)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from clarion import metrics
+from clarion.api.deps import ServiceDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz(service: ServiceDep) -> JSONResponse:
+    try:
+        await service.db.ping()
+    except Exception as exc:
+        return JSONResponse(
+            {"status": "unavailable", "database": f"unreachable: {type(exc).__name__}"}, 503
+        )
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+@router.get("/readyz")
+async def readyz(service: ServiceDep) -> JSONResponse:
+    try:
+        await service.db.ping()
+    except Exception as exc:
+        return JSONResponse({"ready": False, "reason": f"database: {type(exc).__name__}"}, 503)
+    running = not service.dispatch or any(d for d in service.dispatchers)
+    return JSONResponse({"ready": running, "dispatchers": len(service.dispatchers)})
+
+
+@router.get("/metrics")
+async def prometheus(service: ServiceDep) -> Response:
+    await service.refresh_queue_metrics()
+    return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,149 @@
+"""The message log: list with filters (newest first, cursor paging) and one message in full."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, HTTPException, Query
+
+from clarion.api.deps import PrincipalDep, ServiceDep
+from clarion.store.tables import MESSAGE_STATES, UTCDateTime, message_attempts, messages
+
+router = APIRouter(prefix="/api/v1", tags=["messages"])
+
+SUMMARY_COLUMNS = (
+    messages.c.id,
+    messages.c.event_id,
+    messages.c.event_type,
+    messages.c.user_id,
+    messages.c.channel_id,
+    messages.c.method,
+    messages.c.recipient,
+    messages.c.status,
+    messages.c.status_reason,
+    messages.c.attempt_count,
+    messages.c.next_retry_after,
+    messages.c.created_at,
+    messages.c.updated_at,
+    messages.c.sent_at,
+)
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def message_summary(row: Any) -> dict[str, Any]:
+    out = {k: _json(v) for k, v in row._mapping.items() if k not in ("payload", "content")}
+    if "content" in row._mapping:
+        out["title"] = (row._mapping["content"] or {}).get("title")
+    return out
+
+
+def encode_cursor(created_at: datetime, message_id: uuid.UUID) -> str:
+    raw = f"{created_at.isoformat()}|{message_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        when, _, ident = raw.partition("|")
+        return datetime.fromisoformat(when), uuid.UUID(ident)
+    except ValueError:
+        raise HTTPException(422, "cursor: not a cursor from a previous page") from None
+
+
+@router.get("/messages")
+async def list_messages(
+    service: ServiceDep,
+    principal: PrincipalDep,
+    status: str | None = Query(None, description="one of " + ", ".join(MESSAGE_STATES)),
+    event_id: uuid.UUID | None = None,
+    user_id: uuid.UUID | None = None,
+    channel_id: uuid.UUID | None = None,
+    method: str | None = None,
+    event_type: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    if status is not None and status not in MESSAGE_STATES:
+        raise HTTPException(422, f"status: {status!r} is not one of {', '.join(MESSAGE_STATES)}")
+    query = sa.select(*SUMMARY_COLUMNS, messages.c.content)
+    if not principal.is_admin:
+        if principal.user is None:
+            raise HTTPException(403, "no user")
+        query = query.where(messages.c.user_id == principal.user.id)
+    filters = {
+        messages.c.status: status,
+        messages.c.event_id: event_id,
+        messages.c.user_id: user_id,
+        messages.c.channel_id: channel_id,
+        messages.c.method: method,
+        messages.c.event_type: event_type,
+    }
+    for column, value in filters.items():
+        if value is not None:
+            query = query.where(column == value)
+    if cursor:
+        when, ident = decode_cursor(cursor)
+        query = query.where(
+            sa.tuple_(messages.c.created_at, messages.c.id)
+            < sa.tuple_(sa.literal(when, UTCDateTime()), sa.literal(ident, sa.Uuid()))
+        )
+    query = query.order_by(messages.c.created_at.desc(), messages.c.id.desc()).limit(limit + 1)
+    async with service.db.engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(last.created_at, last.id)
+    return {"items": [message_summary(r) for r in rows], "next_cursor": next_cursor}
+
+
+@router.get("/messages/{message_id}")
+async def get_message(
+    message_id: uuid.UUID, service: ServiceDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    async with service.db.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                sa.select(*SUMMARY_COLUMNS, messages.c.payload, messages.c.content).where(
+                    messages.c.id == message_id
+                )
+            )
+        ).first()
+        if row is None or (
+            not principal.is_admin and (principal.user is None or row.user_id != principal.user.id)
+        ):
+            raise HTTPException(404, f"no message {message_id}")
+        attempts = (
+            await conn.execute(
+                sa.select(message_attempts)
+                .where(message_attempts.c.message_id == message_id)
+                .order_by(message_attempts.c.attempt, message_attempts.c.id)
+            )
+        ).all()
+    out = message_summary(row)
+    out["payload"] = row.payload
+    out["content"] = row.content
+    out["attempts"] = [
+        {
+            "attempt": a.attempt,
+            "outcome": a.outcome,
+            "detail": a.detail,
+            "started_at": a.started_at.isoformat(),
+            "finished_at": a.finished_at.isoformat(),
+        }
+        for a in attempts
+    ]
+    return out

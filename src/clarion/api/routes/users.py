@@ -1,0 +1,205 @@
+"""Users and their API tokens. Changing a user emits clarion's own user events, as Coder does."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Response
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clarion.api.deps import AdminDep, Principal, PrincipalDep, ServiceDep
+from clarion.api.schemas import Preferences, TokenCreate, UserCreate, UserPatch
+from clarion.intake.events import EventInput, IntakeConfig, enqueue_event
+from clarion.store import users as store
+from clarion.store.event_types import list_event_types
+
+router = APIRouter(prefix="/api/v1", tags=["users"])
+
+
+def _initiator(principal: Principal) -> str:
+    return principal.user.username if principal.user else "admin"
+
+
+async def _emit_user_event(
+    conn: AsyncConnection,
+    config: IntakeConfig,
+    principal: Principal,
+    event_type: str,
+    user: store.User,
+    prefix: str,
+) -> None:
+    labels = {f"{prefix}_account_name": user.username, "initiator": _initiator(principal)}
+    if not event_type.startswith("your_"):
+        labels[f"{prefix}_account_user_name"] = user.name or user.username
+    data = {"user": {"id": str(user.id), "name": user.name, "email": user.email}}
+    await enqueue_event(
+        conn,
+        EventInput(type=event_type, user_id=user.id, labels=labels, data=data),
+        config,
+        created_by=principal.user.id if principal.user else None,
+    )
+
+
+async def _target(conn: AsyncConnection, ref: str, principal: Principal) -> store.User:
+    """The user named by id, email or username ('me' for the caller); 404 if unknown."""
+    if ref == "me":
+        if principal.user is None:
+            raise HTTPException(400, "the admin token has no user of its own")
+        return principal.user
+    user = await store.find_user(conn, ref)
+    if user is None:
+        raise HTTPException(404, f"no user {ref!r} (give an id, email or username)")
+    if not principal.is_admin and (principal.user is None or principal.user.id != user.id):
+        raise HTTPException(403, "you can only see and change your own user")
+    return user
+
+
+@router.post("/users", status_code=201)
+async def create_user(body: UserCreate, service: ServiceDep, principal: AdminDep) -> dict[str, Any]:
+    username = body.username or body.email.split("@")[0]
+    if "owner" in body.roles and not principal.is_owner:
+        raise HTTPException(403, "only an owner can grant the owner role")
+    try:
+        async with service.db.begin() as conn:
+            user = await store.create_user(
+                conn, email=body.email, username=username, name=body.name, roles=body.roles
+            )
+            await _emit_user_event(
+                conn, service.intake_config, principal, "user_account_created", user, "created"
+            )
+    except IntegrityError:
+        raise HTTPException(
+            409, f"a user with email {body.email!r} or username {username!r} already exists"
+        ) from None
+    return user.to_dict()
+
+
+@router.get("/users")
+async def list_users(
+    service: ServiceDep,
+    principal: AdminDep,
+    status: str | None = Query(None, pattern="^(active|suspended|deleted)$"),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    async with service.db.engine.connect() as conn:
+        found = await store.list_users(conn, status=status, limit=limit, offset=offset)
+    return {"items": [u.to_dict() for u in found]}
+
+
+@router.get("/users/{ref}")
+async def get_user(ref: str, service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
+    async with service.db.engine.connect() as conn:
+        return (await _target(conn, ref, principal)).to_dict()
+
+
+@router.patch("/users/{ref}")
+async def update_user(
+    ref: str, body: UserPatch, service: ServiceDep, principal: AdminDep
+) -> dict[str, Any]:
+    changes = body.model_dump(exclude_none=True)
+    if "roles" in changes and "owner" in changes["roles"] and not principal.is_owner:
+        raise HTTPException(403, "only an owner can grant the owner role")
+    async with service.db.begin() as conn:
+        user = await _target(conn, ref, principal)
+        if user.status == "deleted":
+            raise HTTPException(409, f"user {user.username!r} is deleted")
+        updated = await store.update_user(conn, user.id, **changes)
+        if body.status and body.status != user.status:
+            verb = "suspended" if body.status == "suspended" else "activated"
+            config = service.intake_config
+            await _emit_user_event(conn, config, principal, f"user_account_{verb}", updated, verb)
+            await _emit_user_event(conn, config, principal, f"your_account_{verb}", updated, verb)
+    return updated.to_dict()
+
+
+@router.delete("/users/{ref}", status_code=204)
+async def delete_user(ref: str, service: ServiceDep, principal: AdminDep) -> Response:
+    async with service.db.begin() as conn:
+        user = await _target(conn, ref, principal)
+        if user.status != "deleted":
+            deleted = await store.update_user(conn, user.id, status="deleted")
+            await _emit_user_event(
+                conn, service.intake_config, principal, "user_account_deleted", deleted, "deleted"
+            )
+    return Response(status_code=204)
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
+@router.post("/users/{ref}/tokens", status_code=201)
+async def create_token(
+    ref: str, body: TokenCreate, service: ServiceDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    async with service.db.begin() as conn:
+        user = await _target(conn, ref, principal)
+        if user.status != "active":
+            raise HTTPException(409, f"user {user.username!r} is {user.status}")
+        expires = (
+            datetime.now(UTC) + timedelta(days=body.lifetime_days) if body.lifetime_days else None
+        )
+        row, secret = await store.create_token(conn, user.id, body.name, expires)
+    return {
+        "id": str(row["id"]),
+        "user_id": str(user.id),
+        "name": row["name"],
+        "token": secret,
+        "created_at": row["created_at"].isoformat(),
+        "expires_at": expires.isoformat() if expires else None,
+    }
+
+
+@router.get("/users/{ref}/tokens")
+async def list_tokens(ref: str, service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
+    async with service.db.engine.connect() as conn:
+        user = await _target(conn, ref, principal)
+        rows = await store.list_tokens(conn, user.id)
+    items = [
+        {
+            k: (v.isoformat() if isinstance(v, datetime) else str(v) if v else v)
+            for k, v in r.items()
+        }
+        for r in rows
+    ]
+    return {"items": items}
+
+
+@router.delete("/users/{ref}/tokens/{token_id}", status_code=204)
+async def delete_token(
+    ref: str, token_id: uuid.UUID, service: ServiceDep, principal: PrincipalDep
+) -> Response:
+    async with service.db.begin() as conn:
+        user = await _target(conn, ref, principal)
+        if not await store.delete_token(conn, token_id, user.id):
+            raise HTTPException(404, f"no token {token_id} for user {user.username!r}")
+    return Response(status_code=204)
+
+
+# --- preferences ----------------------------------------------------------------------------
+
+
+@router.get("/users/{ref}/preferences")
+async def get_preferences(ref: str, service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
+    async with service.db.engine.connect() as conn:
+        user = await _target(conn, ref, principal)
+        off = [t.key for t in await list_event_types(conn) if not t.enabled_by_default]
+        return {"disabled": await store.disabled_event_types(conn, user.id, off)}
+
+
+@router.put("/users/{ref}/preferences")
+async def put_preferences(
+    ref: str, body: Preferences, service: ServiceDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    async with service.db.begin() as conn:
+        user = await _target(conn, ref, principal)
+        types = await list_event_types(conn)
+        unknown = sorted(set(body.disabled) - {t.key for t in types})
+        if unknown:
+            raise HTTPException(422, f"disabled: unknown event type(s) {', '.join(unknown)}")
+        off = [t.key for t in types if not t.enabled_by_default]
+        disabled = await store.replace_disabled_event_types(conn, user.id, body.disabled, off)
+    return {"disabled": disabled}

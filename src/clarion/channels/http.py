@@ -1,0 +1,155 @@
+"""The one outbound HTTP client (aiohttp, keep-alive) and the destination guard.
+
+Every HTTP sender posts through :class:`HttpClient`, which refuses destinations on
+loopback and private ranges unless ``CLARION_ALLOW_PRIVATE_DESTINATIONS`` is set, and
+always refuses link-local and cloud metadata addresses. Answers go through the one
+classifier, :func:`clarion.channels.base.classify_http`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import socket
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from clarion.channels.base import Failed, Outcome, Retry, classify_http, trim
+
+USER_AGENT = "clarion/0.1 (+https://github.com/clarion-notify)"
+_DNS_CACHE_SECONDS = 60.0
+
+
+class DestinationRefused(ValueError):
+    """A URL clarion will not send to; the message says why and what to set."""
+
+
+def _check_address(addr: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_private: bool) -> str:
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+        addr = addr.ipv4_mapped
+    if addr.is_link_local or addr.is_multicast or addr.is_unspecified or addr.is_reserved:
+        return f"{addr} is a link-local, multicast or reserved address (cloud metadata lives there)"
+    if not allow_private and (addr.is_loopback or addr.is_private):
+        return (
+            f"{addr} is a loopback or private address; "
+            "set CLARION_ALLOW_PRIVATE_DESTINATIONS=true to allow it"
+        )
+    return ""
+
+
+def check_url_syntax(url: str) -> None:
+    """Raise DestinationRefused unless ``url`` is an absolute http(s) URL with a host."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DestinationRefused(f"{redact_url(url)!r} is not an http(s) URL with a host")
+
+
+def redact_url(url: str) -> str:
+    """Scheme, host and port only: webhook URLs carry credentials in their path."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return "<invalid URL>"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}/…"
+
+
+class HttpClient:
+    """A shared aiohttp session with per-send timeouts and the destination guard."""
+
+    def __init__(self, *, timeout: float, allow_private: bool, max_connections: int = 256):
+        self.timeout = timeout
+        self.allow_private = allow_private
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+        self._checked: dict[tuple[str, int], tuple[float, str]] = {}
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=self.timeout, sock_connect=10),
+                headers={"User-Agent": USER_AGENT},
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def check_destination(self, url: str) -> None:
+        """Resolve the URL's host and refuse it if any address is forbidden."""
+        check_url_syntax(url)
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        cached = self._checked.get((host, port))
+        if cached and cached[0] > time.monotonic():
+            problem = cached[1]
+        else:
+            problem = await self._resolve_and_check(host, port)
+            self._checked[(host, port)] = (time.monotonic() + _DNS_CACHE_SECONDS, problem)
+        if problem:
+            raise DestinationRefused(f"refusing to send to {redact_url(url)}: {problem}")
+
+    async def _resolve_and_check(self, host: str, port: int) -> str:
+        try:
+            addresses = [ipaddress.ip_address(host)]
+        except ValueError:
+            loop = asyncio.get_running_loop()
+            try:
+                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            except OSError:
+                return ""  # unresolvable: the send itself reports it, and it may heal
+            addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+        for addr in addresses:
+            problem = _check_address(addr, self.allow_private)
+            if problem:
+                return problem
+        return ""
+
+    async def post(
+        self,
+        url: str,
+        *,
+        json_body: Any = None,
+        data: bytes | Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        provider: str = "server",
+    ) -> tuple[Outcome, int | None, str]:
+        """POST and classify: (outcome, status or None, response text)."""
+        try:
+            await self.check_destination(url)
+        except DestinationRefused as exc:
+            return Failed(str(exc)), None, ""
+        send_headers = dict(headers or {})
+        body: Any = data
+        if json_body is not None:
+            body = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
+            send_headers.setdefault("Content-Type", "application/json")
+        try:
+            async with self.session.post(url, data=body, headers=send_headers) as response:
+                text = await response.text(errors="replace")
+                outcome = classify_http(response.status, response.headers, text, provider=provider)
+                return outcome, response.status, text
+        except TimeoutError:
+            return Retry(f"{provider} did not answer within {self.timeout:g}s"), None, ""
+        except aiohttp.ClientConnectorError as exc:
+            return (
+                Retry(f"could not connect to {provider} at {redact_url(url)}: {exc.os_error}"),
+                None,
+                "",
+            )
+        except aiohttp.ClientError as exc:
+            return (
+                Retry(f"{provider} request failed: {trim(str(exc) or type(exc).__name__)}"),
+                None,
+                "",
+            )

@@ -1,0 +1,296 @@
+"""``clarion``: run the server, migrate, and drive a running server through its API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from clarion.cli.client import ApiClient, ApiError
+
+app = typer.Typer(help="clarion: a self-hosted notification service.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+tokens_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+messages_app = typer.Typer(help="Troubleshoot from the message log.", no_args_is_help=True)
+notifications_app = typer.Typer(help="Pause, resume and test delivery.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+event_types_app = typer.Typer(help="The event type catalog.", no_args_is_help=True)
+for sub, name in (
+    (users_app, "users"),
+    (tokens_app, "tokens"),
+    (messages_app, "messages"),
+    (notifications_app, "notifications"),
+    (db_app, "db"),
+    (event_types_app, "event-types"),
+):
+    app.add_typer(sub, name=name)
+
+console = Console()
+err = Console(stderr=True)
+State: dict[str, Any] = {"json": False}
+
+
+@app.callback()
+def _global(
+    url: Annotated[
+        str, typer.Option(envvar="CLARION_URL", help="the server's URL")
+    ] = "http://127.0.0.1:8080",
+    token: Annotated[
+        str | None, typer.Option(envvar="CLARION_TOKEN", help="API token", show_default=False)
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print raw JSON")] = False,
+) -> None:
+    State.update(url=url, token=token, json=as_json)
+
+
+def api(method: str, path: str, **kwargs: Any) -> Any:
+    token = State.get("token")
+    if not token:
+        import os
+
+        token = os.environ.get("CLARION_ADMIN_TOKEN")
+    client = ApiClient(State["url"], token)
+    try:
+        return client.request(method, path, **kwargs)
+    except ApiError as exc:
+        err.print(
+            f"[red]error:[/red] {exc.detail}" if exc.status == 0 else f"[red]error:[/red] {exc}"
+        )
+        raise typer.Exit(1) from None
+
+
+def show(data: Any, columns: list[str] | None = None, title: str | None = None) -> None:
+    if State["json"] or columns is None:
+        console.print_json(json.dumps(data))
+        return
+    rows = data if isinstance(data, list) else [data]
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*["" if row.get(c) is None else str(row.get(c)) for c in columns])
+    console.print(table)
+
+
+# --- server and database ----------------------------------------------------------------------
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def server(ctx: typer.Context) -> None:
+    """Run the API, UI and dispatcher. Every CLARION_* setting is also a flag (--retention 7d)."""
+    from clarion.config import load_settings
+    from clarion.server import run_server
+
+    run_server(load_settings(list(ctx.args)))
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply the schema migrations to CLARION_DATABASE_URL (the server also does this on start)."""
+    from clarion.config import load_settings
+    from clarion.store.db import Database
+    from clarion.store.migrate import migrate
+
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    async def run() -> None:
+        db = Database(settings.resolved_database_url)
+        try:
+            await migrate(db)
+        finally:
+            await db.close()
+
+    asyncio.run(run())
+    console.print("database is up to date")
+
+
+# --- users and tokens -------------------------------------------------------------------------
+
+USER_COLUMNS = ["id", "email", "username", "name", "roles", "status"]
+
+
+@users_app.command("create")
+def users_create(
+    email: str,
+    username: Annotated[str | None, typer.Option(help="default: the email's local part")] = None,
+    name: Annotated[str, typer.Option()] = "",
+    role: Annotated[
+        list[str] | None, typer.Option(help="owner, user-admin, template-admin, member")
+    ] = None,
+) -> None:
+    """Create a user."""
+    body = {"email": email, "name": name, "roles": role or ["member"]}
+    if username:
+        body["username"] = username
+    show(api("POST", "/api/v1/users", json=body), USER_COLUMNS)
+
+
+@users_app.command("list")
+def users_list(status: Annotated[str | None, typer.Option()] = None) -> None:
+    """List users."""
+    show(api("GET", "/api/v1/users", params={"status": status})["items"], USER_COLUMNS)
+
+
+def _set_status(ref: str, status: str) -> None:
+    show(api("PATCH", f"/api/v1/users/{ref}", json={"status": status}), USER_COLUMNS)
+
+
+@users_app.command("suspend")
+def users_suspend(user: str) -> None:
+    """Suspend a user (by email, username or id)."""
+    _set_status(user, "suspended")
+
+
+@users_app.command("activate")
+def users_activate(user: str) -> None:
+    """Activate a suspended user."""
+    _set_status(user, "active")
+
+
+@users_app.command("delete")
+def users_delete(user: str) -> None:
+    """Delete a user (kept as status 'deleted'; they receive nothing more)."""
+    api("DELETE", f"/api/v1/users/{user}")
+    console.print(f"deleted {user}")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    user: Annotated[str, typer.Option(help="email, username or id; default: yourself")] = "me",
+    name: Annotated[str, typer.Option()] = "",
+    lifetime_days: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Create an API token; it is shown once."""
+    body: dict[str, Any] = {"name": name}
+    if lifetime_days:
+        body["lifetime_days"] = lifetime_days
+    result = api("POST", f"/api/v1/users/{user}/tokens", json=body)
+    if State["json"]:
+        show(result)
+    else:
+        console.print(result["token"], soft_wrap=True, highlight=False)
+        err.print("Keep it: it will not be shown again. Use it as CLARION_TOKEN.")
+
+
+# --- events and the message log --------------------------------------------------------------
+
+
+def _labels(pairs: list[str]) -> dict[str, str]:
+    labels = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            err.print(f"[red]error:[/red] --label {pair!r} must be key=value")
+            raise typer.Exit(2)
+        labels[key] = value
+    return labels
+
+
+@app.command()
+def send(
+    event_type: Annotated[str, typer.Argument(help="event type key, e.g. workspace_deleted")],
+    user: Annotated[str | None, typer.Option(help="the affected user's email")] = None,
+    label: Annotated[list[str] | None, typer.Option(help="key=value, repeatable")] = None,
+    data: Annotated[str | None, typer.Option(help="JSON object")] = None,
+    idempotency_key: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Post an event, as a platform would."""
+    body: dict[str, Any] = {"type": event_type, "labels": _labels(label or [])}
+    if user:
+        body["user_email"] = user
+    if data:
+        try:
+            body["data"] = json.loads(data)
+        except json.JSONDecodeError as exc:
+            err.print(f"[red]error:[/red] --data is not JSON: {exc}")
+            raise typer.Exit(2) from None
+    if idempotency_key:
+        body["idempotency_key"] = idempotency_key
+    result = api("POST", "/api/v1/events", json=body)
+    if State["json"]:
+        show(result)
+        return
+    console.print(f"event {result['id']}")
+    show(result["messages"], ["id", "method", "recipient", "status"])
+
+
+MESSAGE_COLUMNS = [
+    "id",
+    "created_at",
+    "event_type",
+    "method",
+    "recipient",
+    "status",
+    "status_reason",
+]
+
+
+@messages_app.command("list")
+def messages_list(
+    status: Annotated[str | None, typer.Option()] = None,
+    event_type: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option()] = 50,
+) -> None:
+    """The message log, newest first."""
+    params = {"status": status, "event_type": event_type, "limit": limit}
+    show(api("GET", "/api/v1/messages", params=params)["items"], MESSAGE_COLUMNS)
+
+
+@messages_app.command("show")
+def messages_show(message_id: str) -> None:
+    """One message in full: state, reason, attempts, rendered content."""
+    show(api("GET", f"/api/v1/messages/{message_id}"))
+
+
+# --- notifications ---------------------------------------------------------------------------
+
+
+@notifications_app.command("pause")
+def notifications_pause() -> None:
+    """Stop sending (messages are still created and kept)."""
+    api("PUT", "/api/v1/notifications/settings", json={"paused": True})
+    console.print("notifications paused")
+
+
+@notifications_app.command("resume")
+def notifications_resume() -> None:
+    """Resume sending; held messages go out."""
+    api("PUT", "/api/v1/notifications/settings", json={"paused": False})
+    console.print("notifications resumed")
+
+
+@notifications_app.command("status")
+def notifications_status() -> None:
+    """Whether delivery is paused."""
+    paused = api("GET", "/api/v1/notifications/settings")["paused"]
+    console.print("paused" if paused else "running")
+
+
+@notifications_app.command("test")
+def notifications_test() -> None:
+    """Send yourself a test notification."""
+    result = api("POST", "/api/v1/notifications/test")
+    show(result["messages"], ["id", "method", "recipient", "status"])
+
+
+@event_types_app.command("list")
+def event_types_list() -> None:
+    """The catalog, with whether each type is enabled and its method."""
+    items = api("GET", "/api/v1/event-types")["items"]
+    show(items, ["key", "group", "name", "enabled", "effective_method"])
+
+
+def main() -> None:
+    app(prog_name="clarion")
+
+
+if __name__ == "__main__":
+    main()

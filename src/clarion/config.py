@@ -1,0 +1,137 @@
+"""Settings: every option is a ``CLARION_*`` environment variable and a ``clarion server`` flag.
+
+Durations are written as in Go and Coder (``15s``, ``5m``, ``1h30m``, ``7d``) and parsed
+into :class:`datetime.timedelta`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Parse ``"15s"``, ``"1h30m"``, ``"7d"`` or a number of seconds into a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    text = str(value).strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return timedelta(seconds=float(text))
+    pos, total = 0, 0.0
+    for match in _DURATION_PART.finditer(text):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        pos = match.end()
+    if pos != len(text) or not text:
+        raise ValueError(
+            f"invalid duration {value!r}: write a number with a unit, e.g. 500ms, 15s, 5m, 1h, 7d"
+        )
+    return timedelta(seconds=total)
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Method = Literal["smtp", "webhook", "inbox"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CLARION_", extra="ignore", validate_default=True, populate_by_name=True
+    )
+
+    http_address: str = Field("127.0.0.1:8080", description="host:port for the API, UI, /metrics")
+    database_url: str = Field(
+        "", description="sqlite:///path or postgresql://… (default: data dir)"
+    )
+    data_dir: Path = Field(Path(".clarion"), description="SQLite file and generated secret key")
+    access_url: str = Field("", description="base of links in messages (default http://+address)")
+    admin_token: SecretStr | None = Field(None, description="bearer token with owner rights")
+    method: Method = Field("smtp", description="default user delivery method")
+    dispatch_timeout: Duration = Field(timedelta(minutes=1), description="one send's time limit")
+    max_send_attempts: int = Field(5, ge=1, description="attempts before permanent_failure")
+    fetch_interval: Duration = Field(timedelta(seconds=15), description="fallback queue poll")
+    retry_interval: Duration = Field(timedelta(minutes=5), description="wait before a retry")
+    lease_period: Duration = Field(timedelta(minutes=2), description="how long a claim holds")
+    retention: Duration = Field(timedelta(days=7), description="age after which messages go")
+    webhook_endpoint: str | None = Field(None, description="system webhook for method webhook")
+    allow_private_destinations: bool = Field(
+        False, description="allow webhook/channel URLs on loopback and private ranges"
+    )
+    secret_key: SecretStr | None = Field(None, description="Fernet key(s), comma-separated")
+
+    # Dispatcher sizing: how many sends are in flight and how many rows one claim takes.
+    dispatch_concurrency: int = Field(64, ge=1, description="sends in flight per process")
+    dispatch_batch_size: int = Field(100, ge=1, description="messages claimed per query")
+
+    email_from: str = Field("", description="From address, e.g. 'Clarion <n@example.com>'")
+    email_smarthost: str = Field("localhost:587", description="SMTP host:port")
+    email_hello: str = Field("localhost", description="EHLO hostname")
+    email_force_tls: bool = Field(False, description="implicit TLS (port 465 forces it)")
+    email_auth_username: str = Field("", description="SMTP auth username")
+    email_auth_password: SecretStr | None = Field(None, description="SMTP auth password")
+    email_auth_password_file: Path | None = Field(None, description="file holding the password")
+    email_auth_identity: str = Field("", description="SMTP PLAIN auth identity")
+    email_tls_starttls: bool = Field(False, description="require STARTTLS")
+    email_tls_skip_verify: bool = Field(False, description="do not verify the server cert")
+    email_tls_server_name: str = Field("", description="expected server name for TLS")
+    email_tls_cert_file: Path | None = Field(None, description="client certificate")
+    email_tls_cert_key_file: Path | None = Field(None, description="client certificate key")
+    email_tls_ca_file: Path | None = Field(None, description="CA bundle to verify the server")
+
+    log_format: Literal["console", "json"] = Field("console", description="log line format")
+    log_level: str = Field("info", description="debug, info, warning, error")
+
+    @field_validator("http_address")
+    @classmethod
+    def _check_address(cls, value: str) -> str:
+        _, sep, port = value.rpartition(":")
+        if not sep or not port.isdigit():
+            raise ValueError(f"http_address {value!r} must be host:port, e.g. 127.0.0.1:8080")
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.http_address.rpartition(":")[0].strip("[]") or "0.0.0.0"
+
+    @property
+    def port(self) -> int:
+        return int(self.http_address.rpartition(":")[2])
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'clarion.db').resolve()}"
+
+    @property
+    def resolved_access_url(self) -> str:
+        return (self.access_url or f"http://{self.http_address}").rstrip("/")
+
+    def email_password(self) -> str | None:
+        """The SMTP password, from the setting or from the password file."""
+        if self.email_auth_password is not None:
+            return self.email_auth_password.get_secret_value()
+        if self.email_auth_password_file is not None:
+            return self.email_auth_password_file.read_text().strip()
+        return None
+
+
+def load_settings(cli_args: list[str] | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment, with ``clarion server`` flags (kebab-case) on top."""
+    if cli_args is None:
+        return Settings(**overrides)
+    return Settings(
+        _cli_parse_args=cli_args,
+        _cli_kebab_case=True,
+        _cli_prog_name="clarion server",
+        _cli_implicit_flags=True,
+        **overrides,
+    )

@@ -1,0 +1,296 @@
+"""Event intake: validate an event against its type, decide who hears about it, enqueue.
+
+Everything happens in the caller's transaction, so the event and its messages are stored
+together or not at all. Rendering happens here too: a template problem is a 4xx to the
+platform that posted the event, not a failure discovered at send time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clarion.render import RenderContext, TemplateError, render_event
+from clarion.store.event_types import EventType, get_event_type
+from clarion.store.queue import new_message_row
+from clarion.store.tables import events, messages
+from clarion.store.users import User, find_user
+
+from .recipients import TRANSACTIONAL, resolve_user_recipients
+
+# Event types that are never deduplicated: each one is asked for explicitly.
+NO_DEDUPE = frozenset({"test_notification", "user_one_time_passcode"})
+
+
+class IntakeError(Exception):
+    """A bad event: the message names the field and what to do; nothing is stored."""
+
+    def __init__(self, message: str, *, field: str | None = None, status_code: int = 422):
+        super().__init__(message)
+        self.field = field
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class EventInput:
+    type: str
+    user_id: uuid.UUID | None = None
+    user_email: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    data: Mapping[str, Any] | None = None
+    targets: Sequence[uuid.UUID] | None = None
+
+
+@dataclass(frozen=True)
+class IntakeConfig:
+    default_method: str
+    access_url: str
+    app_name: str = "Clarion"
+    logo_url: str = ""
+
+
+@dataclass(frozen=True)
+class EnqueuedMessage:
+    id: uuid.UUID
+    method: str
+    recipient: str
+    status: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "id": str(self.id),
+            "method": self.method,
+            "recipient": self.recipient,
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True)
+class EnqueueResult:
+    event_id: uuid.UUID
+    messages: list[EnqueuedMessage]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": str(self.event_id), "messages": [m.to_dict() for m in self.messages]}
+
+
+def _dedupe_hash(
+    event_type: EventType, recipient_key: str, method: str, event: EventInput, now: datetime
+) -> str:
+    # As Coder: the same notification to the same recipient on the same UTC day is sent once.
+    material = json.dumps(
+        [
+            str(event_type.id),
+            recipient_key,
+            method,
+            dict(sorted(event.labels.items())),
+            event.data,
+            [str(t) for t in event.targets or ()],
+            now.date().isoformat(),
+        ],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+async def _affected_user(conn: AsyncConnection, event: EventInput, prefix: str) -> User | None:
+    if event.user_id is not None:
+        user = await find_user(conn, str(event.user_id))
+        if user is None:
+            raise IntakeError(
+                f"{prefix}user_id: no user with id {event.user_id}", field=f"{prefix}user_id"
+            )
+        return user
+    if event.user_email:
+        user = await find_user(conn, event.user_email)
+        if user is None:
+            raise IntakeError(
+                f"{prefix}user_email: no user with email {event.user_email!r}; "
+                "create the user first (POST /api/v1/users)",
+                field=f"{prefix}user_email",
+            )
+        return user
+    return None
+
+
+def _check_labels(event_type: EventType, event: EventInput, prefix: str) -> None:
+    missing = [label for label in event_type.required_labels if label not in event.labels]
+    if missing:
+        names = ", ".join(repr(m) for m in missing)
+        raise IntakeError(
+            f"{prefix}labels: event type {event_type.key!r} requires label(s) {names}",
+            field=f"{prefix}labels",
+        )
+
+
+async def enqueue_event(
+    conn: AsyncConnection,
+    event: EventInput,
+    config: IntakeConfig,
+    *,
+    created_by: uuid.UUID | None = None,
+    field_prefix: str = "",
+) -> EnqueueResult:
+    """Validate ``event``, store it and one message per recipient; return what was queued."""
+    prefix = field_prefix
+    event_type = await get_event_type(conn, event.type)
+    if event_type is None:
+        raise IntakeError(
+            f"{prefix}type: unknown event type {event.type!r}; "
+            "GET /api/v1/event-types lists the known ones",
+            field=f"{prefix}type",
+        )
+    _check_labels(event_type, event, prefix)
+    subject = await _affected_user(conn, event, prefix)
+    if subject is None and "subject_user" in event_type.recipients:
+        raise IntakeError(
+            f"{prefix}user_id: event type {event_type.key!r} is sent to the affected user; "
+            "give user_id or user_email",
+            field=f"{prefix}user_id",
+        )
+
+    now = datetime.now(UTC)
+    event_id = uuid.uuid4()
+    recipients = await resolve_user_recipients(
+        conn, event_type, subject=subject, labels=event.labels
+    )
+    rows = []
+    for planned in recipients:
+        method = event_type.method or config.default_method
+        user = planned.user
+        rendered = _render(event_type, event, user, config, prefix)
+        reason = planned.inhibited_reason
+        if reason is None and not event_type.enabled and event_type.key not in TRANSACTIONAL:
+            reason = f"event type {event_type.key!r} is disabled by an administrator"
+        dedupe = (
+            None
+            if event_type.key in NO_DEDUPE
+            else _dedupe_hash(event_type, str(user.id), method, event, now)
+        )
+        rows.append(
+            _message_row(
+                event_id, event_type, event, rendered, now,
+                method=method, user=user, recipient=user.email,
+                inhibited_reason=reason, dedupe_hash=dedupe,
+            )
+        )  # fmt: skip
+
+    await conn.execute(
+        events.insert().values(
+            id=event_id,
+            type=event_type.key,
+            user_id=subject.id if subject else None,
+            labels=dict(event.labels),
+            data=dict(event.data) if event.data is not None else None,
+            targets=[str(t) for t in event.targets] if event.targets is not None else None,
+            created_by=created_by,
+            created_at=now,
+        )
+    )
+    queued = await _insert_deduplicated(conn, rows)
+    return EnqueueResult(event_id=event_id, messages=queued)
+
+
+def _render(
+    event_type: EventType, event: EventInput, user: User, config: IntakeConfig, prefix: str
+) -> dict[str, Any]:
+    ctx = RenderContext(
+        template_id=str(event_type.id),
+        template_name=event_type.name,
+        user_id=str(user.id),
+        user_email=user.email,
+        user_name=user.name,
+        user_username=user.username,
+        labels=dict(event.labels),
+        data=dict(event.data or {}),
+        base_url=config.access_url,
+        app_name=config.app_name,
+        logo_url=config.logo_url,
+    )
+    try:
+        rendered = render_event(
+            event_type.title_template, event_type.body_template, event_type.actions, ctx
+        )
+    except TemplateError as exc:
+        raise IntakeError(
+            f"{prefix}labels: event type {event_type.key!r} could not be rendered: {exc}",
+            field=f"{prefix}labels",
+        ) from exc
+    return rendered.to_dict()
+
+
+def _message_row(
+    event_id: uuid.UUID,
+    event_type: EventType,
+    event: EventInput,
+    content: dict[str, Any],
+    now: datetime,
+    *,
+    method: str,
+    user: User,
+    recipient: str,
+    inhibited_reason: str | None,
+    dedupe_hash: str | None,
+) -> dict[str, Any]:
+    # The Coder v1.2 message payload: what the webhook method sends as "payload".
+    payload = {
+        "_version": "1.2",
+        "notification_name": event_type.name,
+        "notification_template_id": str(event_type.id),
+        "user_id": str(user.id),
+        "user_email": user.email,
+        "user_name": user.name,
+        "user_username": user.username,
+        "actions": content["actions"],
+        "labels": dict(event.labels),
+        "data": dict(event.data) if event.data is not None else None,
+        "targets": [str(t) for t in event.targets] if event.targets is not None else None,
+    }
+    return new_message_row(
+        event_id=event_id,
+        event_type=event_type.key,
+        method=method,
+        recipient=recipient,
+        payload=payload,
+        content=content,
+        now=now,
+        user_id=user.id,
+        inhibited_reason=inhibited_reason,
+        dedupe_hash=dedupe_hash,
+    )
+
+
+async def _insert_deduplicated(
+    conn: AsyncConnection, rows: list[dict[str, Any]]
+) -> list[EnqueuedMessage]:
+    """Insert message rows, skipping any whose dedupe hash is already queued (race-free)."""
+    if not rows:
+        return []
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(messages).on_conflict_do_nothing(index_elements=["dedupe_hash"])
+    await conn.execute(stmt, rows)
+    hashes = [r["dedupe_hash"] for r in rows if r["dedupe_hash"]]
+    existing: dict[str, Any] = {}
+    if hashes:
+        query = sa.select(messages.c.dedupe_hash, messages.c.id, messages.c.status).where(
+            messages.c.dedupe_hash.in_(hashes)
+        )
+        existing = {r.dedupe_hash: r for r in (await conn.execute(query)).all()}
+    out = []
+    for row in rows:
+        found = existing.get(row["dedupe_hash"]) if row["dedupe_hash"] else None
+        if found is not None:
+            out.append(EnqueuedMessage(found.id, row["method"], row["recipient"], found.status))
+        else:
+            out.append(EnqueuedMessage(row["id"], row["method"], row["recipient"], row["status"]))
+    return out

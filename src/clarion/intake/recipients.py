@@ -1,0 +1,71 @@
+"""Who hears about an event: the event type's recipient rules, then each user's preferences."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clarion.store.event_types import EventType
+from clarion.store.users import User, active_users_with_roles, user_preferences
+
+# The user an account-status event is about hears of it even though they are suspended.
+SUBJECT_MAY_BE_SUSPENDED = frozenset({"your_account_suspended"})
+# Sent whatever the recipient's preferences (a clarion choice: they were asked for).
+TRANSACTIONAL = frozenset({"user_one_time_passcode", "test_notification"})
+
+
+@dataclass(frozen=True)
+class PlannedRecipient:
+    user: User
+    inhibited_reason: str | None = None
+
+
+def _may_receive(user: User, event_type: EventType, *, is_subject: bool) -> bool:
+    if user.status == "active":
+        return True
+    return user.status == "suspended" and is_subject and event_type.key in SUBJECT_MAY_BE_SUSPENDED
+
+
+async def resolve_user_recipients(
+    conn: AsyncConnection,
+    event_type: EventType,
+    *,
+    subject: User | None,
+    labels: Mapping[str, str],
+) -> list[PlannedRecipient]:
+    """Apply the type's rules (``subject_user``, ``role:…``, ``-initiator``) and preferences.
+
+    Suspended and deleted users get nothing (except the subject of a suspension notice);
+    an opted-out user, or one who never turned on an off-by-default type, gets an
+    ``inhibited`` message with the reason, so the log shows why nothing was sent.
+    """
+    chosen: dict[str, User] = {}
+    wants_subject = subject is not None and "subject_user" in event_type.recipients
+    if subject is not None and wants_subject and _may_receive(subject, event_type, is_subject=True):
+        chosen[str(subject.id)] = subject
+    roles = [
+        rule.removeprefix("role:") for rule in event_type.recipients if rule.startswith("role:")
+    ]
+    for user in await active_users_with_roles(conn, roles):
+        chosen.setdefault(str(user.id), user)
+    if "-initiator" in event_type.recipients and labels.get("initiator"):
+        chosen = {k: u for k, u in chosen.items() if u.username != labels["initiator"]}
+
+    users = list(chosen.values())
+    if event_type.key in TRANSACTIONAL:
+        return [PlannedRecipient(u) for u in users]
+    prefs = await user_preferences(conn, [u.id for u in users], event_type.key)
+    planned = []
+    for user in users:
+        disabled = prefs.get(user.id)
+        reason = None
+        if disabled:
+            reason = f"{user.username} opted out of {event_type.key!r}"
+        elif disabled is None and not event_type.enabled_by_default:
+            reason = (
+                f"{event_type.key!r} is off by default and {user.username} has not turned it on"
+            )
+        planned.append(PlannedRecipient(user, reason))
+    return planned

@@ -1,0 +1,260 @@
+"""The dispatcher: claim due messages in batches, send concurrently, record outcomes in batches.
+
+It sleeps until woken: by a new message (in-process signal, or PostgreSQL NOTIFY from
+another replica), by the next retry coming due, or at the latest by the fallback poll
+(``CLARION_FETCH_INTERVAL``). While delivery is paused it claims nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from clarion import metrics
+from clarion.channels.base import Delivered, Failed, Outbound, Outcome, Recipient, Retry, Sender
+from clarion.queue.retry import RetryPolicy, decide
+from clarion.render import Rendered
+from clarion.store.db import Database
+from clarion.store.queue import ClaimedMessage, Completion, claim_due_messages, complete_messages
+from clarion.store.queue import next_due_at as query_next_due_at
+from clarion.store.settings import is_paused
+from clarion.store.tables import SENT
+
+log = structlog.get_logger("clarion.dispatch")
+
+# How long finished sends wait to be written together (one transaction per batch).
+COMPLETION_FLUSH_DELAY = 0.002
+
+
+def _outcome_name(outcome: Outcome) -> str:
+    return {Delivered: "delivered", Retry: "retry", Failed: "failed"}[type(outcome)]
+
+
+class SenderRegistry:
+    """Maps a message to the sender for its method (and, later, its channel)."""
+
+    def __init__(self, methods: Mapping[str, Sender]):
+        self.methods = dict(methods)
+
+    def for_message(self, message: ClaimedMessage) -> Sender | None:
+        return self.methods.get(message.method)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        senders: SenderRegistry,
+        *,
+        policy: RetryPolicy,
+        lease_period: timedelta,
+        fetch_interval: timedelta,
+        send_timeout: timedelta,
+        concurrency: int = 64,
+        batch_size: int = 100,
+    ):
+        self.db = db
+        self.senders = senders
+        self.policy = policy
+        self.lease_period = lease_period
+        self.fetch_interval = fetch_interval.total_seconds()
+        self.send_timeout = send_timeout.total_seconds()
+        self.concurrency = concurrency
+        self.batch_size = batch_size
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._slot_free = asyncio.Event()
+        self._completions: list[tuple[Completion, ClaimedMessage]] = []
+        self._completions_ready = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    # --- the claim loop --------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Dispatch until :meth:`stop`; then finish the sends in flight and record them."""
+        completer = asyncio.create_task(self._complete_forever(), name="clarion-completer")
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._step()
+                except Exception:
+                    log.exception("dispatch loop failed; retrying after the fetch interval")
+                    await self._sleep(self.fetch_interval)
+        finally:
+            if self._in_flight:
+                await asyncio.wait(self._in_flight, timeout=self.send_timeout + 1)
+            completer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await completer
+            await self._flush_completions()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.db.wake_local()
+
+    async def _step(self) -> None:
+        free = self.concurrency - len(self._in_flight)
+        if free <= 0:
+            self._slot_free.clear()
+            await self._slot_free.wait()
+            return
+        self.db.wakeup.clear()
+        if await is_paused(self.db):
+            metrics.PAUSED.set(1)
+            await self._sleep(self.fetch_interval)
+            return
+        metrics.PAUSED.set(0)
+        limit = min(free, self.batch_size)
+        now = datetime.now(UTC)
+        claimed = await claim_due_messages(
+            self.db, limit=limit, lease_period=self.lease_period, now=now
+        )
+        for message in claimed:
+            task = asyncio.create_task(self._deliver(message))
+            self._in_flight.add(task)
+            task.add_done_callback(self._finished)
+        if len(claimed) < limit:
+            await self._sleep(await self._idle_timeout())
+
+    async def _idle_timeout(self) -> float:
+        due = await query_next_due_at(self.db)
+        if due is None:
+            return self.fetch_interval
+        wait = (due - datetime.now(UTC)).total_seconds()
+        return max(0.0, min(self.fetch_interval, wait))
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep until woken by a new message, a stop, or ``seconds``."""
+        if seconds <= 0 or self._stopping.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.db.wakeup.wait(), seconds)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._slot_free.set()
+
+    # --- one send --------------------------------------------------------------------------
+
+    async def _deliver(self, message: ClaimedMessage) -> None:
+        started = datetime.now(UTC)
+        clock = time.perf_counter()
+        outcome = await self._attempt(message)
+        elapsed = time.perf_counter() - clock
+        finished = datetime.now(UTC)
+        transition = decide(outcome, message.attempt_count, self.policy, finished)
+        metrics.DISPATCH_SECONDS.labels(message.method).observe(elapsed)
+        detail = getattr(outcome, "reason", None) or getattr(outcome, "detail", None)
+        completion = Completion(
+            message_id=message.id,
+            lease_id=message.lease_id,
+            attempt=message.attempt_count,
+            status=transition.status,
+            reason=transition.reason,
+            next_retry_after=transition.next_retry_after,
+            started_at=started,
+            finished_at=finished,
+            outcome=_outcome_name(outcome),
+            detail=detail,
+        )
+        self._completions.append((completion, message))
+        self._completions_ready.set()
+
+    async def _attempt(self, message: ClaimedMessage) -> Outcome:
+        if message.attempt_count > self.policy.max_attempts:
+            # Claimed again after leases expired mid-send (the process died each time).
+            return Failed(
+                f"gave up after {message.attempt_count - 1} attempts whose lease expired "
+                "before the send finished"
+            )
+        sender = self.senders.for_message(message)
+        if sender is None:
+            return Failed(f"no sender for method {message.method!r}")
+        try:
+            return await asyncio.wait_for(sender.send(_outbound(message)), self.send_timeout)
+        except TimeoutError:
+            return Retry(
+                f"send did not finish within CLARION_DISPATCH_TIMEOUT ({self.send_timeout:g}s)"
+            )
+        except Exception as exc:
+            log.exception("sender raised", message_id=str(message.id), method=message.method)
+            return Retry(f"internal error in the {message.method} sender: {exc!r}")
+
+    # --- recording outcomes ----------------------------------------------------------------
+
+    async def _complete_forever(self) -> None:
+        while True:
+            await self._completions_ready.wait()
+            await asyncio.sleep(COMPLETION_FLUSH_DELAY)
+            try:
+                await self._flush_completions()
+            except Exception:
+                # The rows stay leased; we keep the outcomes and try again shortly.
+                log.exception("recording delivery outcomes failed; will retry")
+                await asyncio.sleep(1)
+
+    async def _flush_completions(self) -> None:
+        batch, self._completions = self._completions, []
+        self._completions_ready.clear()
+        if not batch:
+            return
+        try:
+            await complete_messages(self.db, [c for c, _ in batch])
+        except Exception:
+            self._completions[:0] = batch
+            self._completions_ready.set()
+            raise
+        inbox_users: set[str] = set()
+        for completion, message in batch:
+            self._observe(completion, message)
+            if completion.status == SENT and message.method == "inbox" and message.user_id:
+                inbox_users.add(str(message.user_id))
+        if inbox_users:
+            self.db.publish_inbox_local(inbox_users)
+            if self.db.is_postgres:
+                async with self.db.begin() as conn:
+                    await self.db.notify_inbox(conn, inbox_users)
+
+    def _observe(self, completion: Completion, message: ClaimedMessage) -> None:
+        result = {"delivered": "sent", "retry": "retry", "failed": "failed"}[completion.outcome]
+        if completion.status == "permanent_failure":
+            result = "failed"
+        metrics.DELIVERIES.labels(message.method, result).inc()
+        fields: dict[str, Any] = {
+            "message_id": str(message.id),
+            "event_type": message.event_type,
+            "method": message.method,
+            "recipient": message.recipient,
+            "attempt": completion.attempt,
+            "status": completion.status,
+        }
+        if completion.status == SENT:
+            latency = (completion.finished_at - message.created_at).total_seconds()
+            metrics.DELIVERY_LATENCY.labels(message.method).observe(latency)
+            log.info("delivered", **fields)
+        else:
+            log.warning("delivery failed", reason=completion.reason, **fields)
+
+
+def _outbound(message: ClaimedMessage) -> Outbound:
+    payload = message.payload
+    return Outbound(
+        message_id=str(message.id),
+        event_type=message.event_type,
+        template_id=str(payload.get("notification_template_id", "")),
+        template_name=str(payload.get("notification_name", "")),
+        recipient=Recipient(
+            user_id=str(payload.get("user_id") or ""),
+            email=str(payload.get("user_email") or ""),
+            name=str(payload.get("user_name") or ""),
+            username=str(payload.get("user_username") or ""),
+        ),
+        content=Rendered.from_dict(message.content),
+        payload=payload,
+        attempt=message.attempt_count,
+    )

@@ -1,0 +1,47 @@
+"""``clarion server``: the API, the web UI and a dispatcher in one process."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from clarion.api.app import create_app
+from clarion.config import Settings
+from clarion.logging import configure_logging
+from clarion.service import Service
+
+
+def run_server(settings: Settings) -> None:
+    configure_logging(settings.log_format, settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = create_app(Service(settings))
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        loop="uvloop" if _has_uvloop() else "asyncio",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    url = settings.resolved_access_url
+    print(f"clarion listening on http://{settings.http_address} (links use {url})", flush=True)
+    print(f"  database: {_redacted(settings.resolved_database_url)}", flush=True)
+    if settings.admin_token is not None:
+        print("  API token: the value of CLARION_ADMIN_TOKEN (owner rights)", flush=True)
+    else:
+        print("  API token: set CLARION_ADMIN_TOKEN to bootstrap an owner token", flush=True)
+    server.run()
+
+
+def _has_uvloop() -> bool:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

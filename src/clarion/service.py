@@ -1,0 +1,147 @@
+"""The running service: database, catalog, senders, dispatcher and housekeeping, together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+import structlog
+
+from clarion import metrics
+from clarion.channels.base import Sender
+from clarion.channels.http import HttpClient
+from clarion.channels.inbox import InboxSender
+from clarion.channels.smtp import SmtpConfig, SmtpSender
+from clarion.channels.webhook import CoderWebhookSender
+from clarion.config import Settings
+from clarion.intake.catalog import BUILTIN_EVENT_TYPES
+from clarion.intake.events import IntakeConfig
+from clarion.queue.dispatcher import Dispatcher, SenderRegistry
+from clarion.queue.retry import RetryPolicy
+from clarion.store.db import Database
+from clarion.store.event_types import sync_builtin_event_types
+from clarion.store.migrate import migrate
+from clarion.store.queue import purge_expired
+from clarion.store.tables import idempotency_keys, messages
+
+log = structlog.get_logger("clarion.service")
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+HOUSEKEEPING_INTERVAL = 60.0
+
+
+class Service:
+    """Owns everything with a lifetime; the API reaches the database and settings through it."""
+
+    def __init__(self, settings: Settings, *, dispatch: bool = True, schema: str | None = None):
+        self.settings = settings
+        self.dispatch = dispatch
+        self.db = Database(settings.resolved_database_url, schema=schema)
+        self.intake_config = IntakeConfig(
+            default_method=settings.method, access_url=settings.resolved_access_url
+        )
+        self.http = HttpClient(
+            timeout=settings.dispatch_timeout.total_seconds(),
+            allow_private=settings.allow_private_destinations,
+        )
+        self.smtp = SmtpSender(SmtpConfig.from_settings(settings))
+        self.dispatchers: list[Dispatcher] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def senders(self) -> SenderRegistry:
+        methods: dict[str, Sender] = {
+            "webhook": CoderWebhookSender(self.http, self.settings.webhook_endpoint),
+            "smtp": self.smtp,
+            "inbox": InboxSender(),
+        }
+        return SenderRegistry(methods)
+
+    def new_dispatcher(self) -> Dispatcher:
+        s = self.settings
+        return Dispatcher(
+            self.db,
+            self.senders(),
+            policy=RetryPolicy(max_attempts=s.max_send_attempts, interval=s.retry_interval),
+            lease_period=s.lease_period,
+            fetch_interval=s.fetch_interval,
+            send_timeout=s.dispatch_timeout,
+            concurrency=s.dispatch_concurrency,
+            batch_size=s.dispatch_batch_size,
+        )
+
+    async def start(self) -> None:
+        await migrate(self.db)
+        await sync_builtin_event_types(self.db, BUILTIN_EVENT_TYPES)
+        await self.db.start_listening()
+        if self.dispatch:
+            dispatcher = self.new_dispatcher()
+            self.dispatchers.append(dispatcher)
+            self._tasks.append(asyncio.create_task(dispatcher.run(), name="clarion-dispatcher"))
+        self._tasks.append(asyncio.create_task(self._housekeeping(), name="clarion-housekeeping"))
+
+    async def stop(self) -> None:
+        for dispatcher in self.dispatchers:
+            dispatcher.stop()
+        for task in self._tasks:
+            if task.get_name() == "clarion-housekeeping":
+                task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.http.close()
+        await self.smtp.close()
+        await self.db.close()
+
+    async def purge(self) -> int:
+        """Delete messages past retention and idempotency keys past their window."""
+        now = datetime.now(UTC)
+        deleted = await purge_expired(self.db, older_than=now - self.settings.retention)
+        async with self.db.begin() as conn:
+            await conn.execute(
+                idempotency_keys.delete().where(
+                    idempotency_keys.c.created_at < now - IDEMPOTENCY_WINDOW
+                )
+            )
+        if deleted:
+            log.info("purged messages past retention", count=deleted)
+        return deleted
+
+    async def refresh_queue_metrics(self) -> None:
+        async with self.db.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(messages.c.status, sa.func.count()).group_by(messages.c.status)
+                )
+            ).all()
+            oldest = (
+                await conn.execute(
+                    sa.select(sa.func.min(messages.c.created_at)).where(
+                        messages.c.status.in_(("pending", "temporary_failure", "leased"))
+                    )
+                )
+            ).scalar()
+        counts: dict[str, int] = {status: count for status, count in rows}
+        for status in (
+            "pending",
+            "leased",
+            "sent",
+            "temporary_failure",
+            "permanent_failure",
+            "inhibited",
+        ):
+            metrics.QUEUE_DEPTH.labels(status).set(counts.get(status, 0))
+        if oldest is not None:
+            metrics.OLDEST_PENDING.set((datetime.now(UTC) - oldest).total_seconds())
+        else:
+            metrics.OLDEST_PENDING.set(0)
+
+    async def _housekeeping(self) -> None:
+        while True:
+            try:
+                await self.purge()
+            except Exception:
+                log.exception("retention purge failed; will try again")
+            await asyncio.sleep(HOUSEKEEPING_INTERVAL)

@@ -1,0 +1,233 @@
+"""The durable queue's SQL, in one place: enqueue, claim in batches, complete in batches, purge.
+
+The same statements run on PostgreSQL and SQLite. On PostgreSQL the claim takes rows with
+``FOR UPDATE SKIP LOCKED`` so replicas never claim the same message; on SQLite every
+transaction is ``BEGIN IMMEDIATE`` (see :mod:`clarion.store.db`), which serialises claims.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from clarion.store.db import Database
+from clarion.store.tables import (
+    INHIBITED,
+    LEASED,
+    PENDING,
+    SENT,
+    message_attempts,
+    messages,
+)
+
+# Written literally so PostgreSQL matches the partial index ix_messages_claimable.
+_CLAIMABLE = sa.text("messages.status IN ('pending', 'temporary_failure', 'leased')")
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    id: uuid.UUID
+    lease_id: uuid.UUID
+    event_type: str
+    user_id: uuid.UUID | None
+    channel_id: uuid.UUID | None
+    method: str
+    recipient: str
+    attempt_count: int
+    payload: dict[str, Any]
+    content: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The end of one attempt: the message's new state and the attempt's record."""
+
+    message_id: uuid.UUID
+    lease_id: uuid.UUID
+    attempt: int
+    status: str
+    reason: str | None
+    next_retry_after: datetime | None
+    started_at: datetime
+    finished_at: datetime
+    outcome: str
+    detail: str | None
+
+
+def new_message_row(
+    *,
+    event_id: uuid.UUID,
+    event_type: str,
+    method: str,
+    recipient: str,
+    payload: dict[str, Any],
+    content: dict[str, Any],
+    now: datetime,
+    user_id: uuid.UUID | None = None,
+    channel_id: uuid.UUID | None = None,
+    inhibited_reason: str | None = None,
+    dedupe_hash: str | None = None,
+) -> dict[str, Any]:
+    status = INHIBITED if inhibited_reason else PENDING
+    return {
+        "id": uuid.uuid4(),
+        "event_id": event_id,
+        "event_type": event_type,
+        "user_id": user_id,
+        "channel_id": channel_id,
+        "method": method,
+        "recipient": recipient,
+        "status": status,
+        "status_reason": inhibited_reason,
+        "attempt_count": 0,
+        "next_retry_after": None,
+        "claimable_at": None if inhibited_reason else now,
+        "leased_until": None,
+        "lease_id": None,
+        "payload": payload,
+        "content": content,
+        "dedupe_hash": dedupe_hash,
+        "read_at": None,
+        "sent_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def claim_due_messages(
+    db: Database, *, limit: int, lease_period: timedelta, now: datetime
+) -> list[ClaimedMessage]:
+    """Lease up to ``limit`` due messages in one transaction and return them.
+
+    Due: pending, a temporary failure whose retry time has come, or a lease that expired
+    (its holder died). The oldest due first. Each claim counts as an attempt.
+    """
+    lease_id = uuid.uuid4()
+    leased_until = now + lease_period
+    due = (
+        sa.select(messages.c.id)
+        .where(_CLAIMABLE, messages.c.claimable_at <= now)
+        .order_by(messages.c.claimable_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claim = (
+        messages.update()
+        .where(messages.c.id.in_(due.scalar_subquery()))
+        .values(
+            status=LEASED,
+            lease_id=lease_id,
+            leased_until=leased_until,
+            claimable_at=leased_until,
+            attempt_count=messages.c.attempt_count + 1,
+            updated_at=now,
+        )
+        .returning(
+            messages.c.id,
+            messages.c.event_type,
+            messages.c.user_id,
+            messages.c.channel_id,
+            messages.c.method,
+            messages.c.recipient,
+            messages.c.attempt_count,
+            messages.c.payload,
+            messages.c.content,
+            messages.c.created_at,
+        )
+    )
+    async with db.begin() as conn:
+        rows = (await conn.execute(claim)).all()
+    claimed = [ClaimedMessage(lease_id=lease_id, **row._mapping) for row in rows]
+    claimed.sort(key=lambda m: m.created_at)
+    return claimed
+
+
+async def complete_messages(db: Database, completions: Sequence[Completion]) -> int:
+    """Record a batch of attempts in one transaction; returns how many messages changed.
+
+    A completion only applies while its lease is the message's current one: a worker whose
+    lease expired and was taken over cannot overwrite the newer attempt's result.
+    """
+    if not completions:
+        return 0
+    update = (
+        messages.update()
+        .where(
+            messages.c.id == sa.bindparam("b_id"),
+            messages.c.lease_id == sa.bindparam("b_lease_id"),
+            messages.c.status == LEASED,
+        )
+        .values(
+            status=sa.bindparam("b_status"),
+            status_reason=sa.bindparam("b_reason"),
+            next_retry_after=sa.bindparam("b_next"),
+            claimable_at=sa.bindparam("b_next"),
+            leased_until=None,
+            lease_id=None,
+            sent_at=sa.bindparam("b_sent_at"),
+            updated_at=sa.bindparam("b_now"),
+        )
+    )
+    params = [
+        {
+            "b_id": c.message_id,
+            "b_lease_id": c.lease_id,
+            "b_status": c.status,
+            "b_reason": c.reason,
+            "b_next": c.next_retry_after,
+            "b_sent_at": c.finished_at if c.status == SENT else None,
+            "b_now": c.finished_at,
+        }
+        for c in completions
+    ]
+    attempts = [
+        {
+            "message_id": c.message_id,
+            "attempt": c.attempt,
+            "outcome": c.outcome,
+            "detail": c.detail,
+            "started_at": c.started_at,
+            "finished_at": c.finished_at,
+        }
+        for c in completions
+    ]
+    async with db.begin() as conn:
+        result = await conn.execute(update, params)
+        await conn.execute(message_attempts.insert(), attempts)
+    return int(result.rowcount or 0)
+
+
+async def next_due_at(db: Database) -> datetime | None:
+    """When the earliest claimable message becomes due (to sleep exactly until then)."""
+    query = sa.select(sa.func.min(messages.c.claimable_at)).where(_CLAIMABLE)
+    async with db.engine.connect() as conn:
+        value = (await conn.execute(query)).scalar()
+    # min() keeps the column's type, so the value comes back as an aware UTC datetime.
+    return value if isinstance(value, datetime) else None
+
+
+async def purge_expired(db: Database, *, older_than: datetime, batch: int = 5000) -> int:
+    """Delete messages (and their events, once empty) created before ``older_than``."""
+    from clarion.store.tables import events
+
+    total = 0
+    while True:
+        ids = sa.select(messages.c.id).where(messages.c.created_at < older_than).limit(batch)
+        async with db.begin() as conn:
+            deleted = await conn.execute(messages.delete().where(messages.c.id.in_(ids)))
+        total += int(deleted.rowcount or 0)
+        if (deleted.rowcount or 0) < batch:
+            break
+    orphaned = sa.select(events.c.id).where(
+        events.c.created_at < older_than,
+        ~sa.exists().where(messages.c.event_id == events.c.id),
+    )
+    async with db.begin() as conn:
+        await conn.execute(events.delete().where(events.c.id.in_(orphaned)))
+    return total

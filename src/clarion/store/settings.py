@@ -1,0 +1,40 @@
+"""Deployment-wide settings kept in the database (shared by every replica): the kill switch."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from clarion.store.db import Database
+from clarion.store.tables import settings
+
+PAUSED = "notifications_paused"
+
+
+async def get_setting(db: Database, key: str, default: object = None) -> object:
+    async with db.engine.connect() as conn:
+        value = (
+            await conn.execute(sa.select(settings.c.value).where(settings.c.key == key))
+        ).scalar()
+    return default if value is None else value
+
+
+async def put_setting(db: Database, key: str, value: object, *, wake: bool = False) -> None:
+    """Store a setting; ``wake`` also wakes every replica's dispatchers on commit."""
+    async with db.begin() as conn:
+        updated = await conn.execute(
+            settings.update().where(settings.c.key == key).values(value=value)
+        )
+        if not updated.rowcount:
+            await conn.execute(settings.insert().values(key=key, value=value))
+        if wake:
+            await db.notify_dispatch(conn)
+    if wake:
+        db.wake_local()
+
+
+async def is_paused(db: Database) -> bool:
+    return bool(await get_setting(db, PAUSED, False))
+
+
+async def set_paused(db: Database, paused: bool) -> None:
+    await put_setting(db, PAUSED, paused, wake=not paused)

@@ -1,0 +1,47 @@
+"""The in-app inbox: listing, read state, and the live SSE stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+
+async def test_inbox_stream_pushes_new_messages_within_a_second(start_server) -> None:
+    running = await start_server(method="inbox")
+    user = await running.create_user("ann@example.com", username="ann")
+    _, token = await running.call("POST", f"/api/v1/users/{user['id']}/tokens", json={})
+    headers = {"Authorization": f"Bearer {token['token']}"}
+
+    async with running.http.get(running.url + "/api/v1/inbox/stream", headers=headers) as stream:
+        assert stream.status == 200
+        assert stream.headers["Content-Type"].startswith("text/event-stream")
+        assert (await stream.content.readline()).startswith(b": connected")
+        await stream.content.readline()
+        posted = time.monotonic()
+        status, body = await running.call(
+            "POST", "/api/v1/events",
+            json={"type": "workspace_deleted", "user_email": "ann@example.com",
+                  "labels": {"name": "dev", "reason": "idle", "initiator": "ops"}},
+        )  # fmt: skip
+        assert status == 202
+        lines: list[str] = []
+        while not lines or lines[-1] != "":
+            raw = await asyncio.wait_for(stream.content.readline(), 5)
+            lines.append(raw.decode().rstrip("\n"))
+        arrived = time.monotonic() - posted
+    assert arrived < 1.0
+    fields = dict(line.split(": ", 1) for line in lines if line)
+    assert fields["event"] == "notification"
+    assert fields["id"] == body["messages"][0]["id"]
+    item = json.loads(fields["data"])
+    assert "dev" in item["title"] and item["read_at"] is None
+
+    _, inbox = await running.call("GET", "/api/v1/inbox", token=token["token"])
+    assert inbox["unread_count"] == 1 and inbox["items"][0]["id"] == item["id"]
+    status, marked = await running.call(
+        "POST", f"/api/v1/inbox/{item['id']}/read", token=token["token"]
+    )
+    assert status == 200 and marked["unread_count"] == 0
+    _, inbox = await running.call("GET", "/api/v1/inbox", token=token["token"])
+    assert inbox["items"][0]["read_at"] is not None

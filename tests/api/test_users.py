@@ -1,0 +1,66 @@
+"""Users, tokens and permissions."""
+
+from __future__ import annotations
+
+
+async def test_user_lifecycle_and_tokens(start_server) -> None:
+    running = await start_server(dispatch=False)
+    user = await running.create_user("Bob@Example.com", name="Bob")
+    assert user["email"] == "bob@example.com" and user["username"] == "Bob"
+    assert user["roles"] == ["member"] and user["status"] == "active"
+
+    status, answer = await running.call("POST", "/api/v1/users", json={"email": "bob@example.com"})
+    assert status == 409 and "already exists" in answer["detail"]
+    status, answer = await running.call("POST", "/api/v1/users", json={"email": "not-an-email"})
+    assert status == 422 and "email" in answer["detail"]
+
+    status, token = await running.call("POST", f"/api/v1/users/{user['id']}/tokens", json={})
+    assert status == 201 and token["token"].startswith("clarion_")
+    secret = token["token"]
+    status, me = await running.call("GET", "/api/v1/users/me", token=secret)
+    assert status == 200 and me["id"] == user["id"]
+    # A member cannot act as an admin, nor see others.
+    status, answer = await running.call("GET", "/api/v1/users", token=secret)
+    assert status == 403 and "user-admin" in answer["detail"]
+    other = await running.create_user("carol@example.com")
+    status, _ = await running.call("GET", f"/api/v1/users/{other['id']}", token=secret)
+    assert status == 403
+
+    status, body = await running.call(
+        "PATCH", "/api/v1/users/bob@example.com", json={"status": "suspended"}
+    )
+    assert status == 200 and body["status"] == "suspended"
+    status, _ = await running.call("GET", "/api/v1/users/me", token=secret)
+    assert status == 401  # a suspended user's tokens stop working
+    status, body = await running.call("PATCH", "/api/v1/users/Bob", json={"status": "active"})
+    assert status == 200 and body["status"] == "active"
+    status, _ = await running.call("DELETE", f"/api/v1/users/{user['id']}")
+    assert status == 204
+    status, body = await running.call("GET", f"/api/v1/users/{user['id']}")
+    assert body["status"] == "deleted"
+
+
+async def test_members_see_only_their_own_messages(start_server) -> None:
+    running = await start_server(dispatch=False)
+    ann = await running.create_user("ann@example.com")
+    await running.create_user("bob@example.com")
+    _, token = await running.call("POST", f"/api/v1/users/{ann['id']}/tokens", json={})
+    labels = {"name": "dev", "reason": "r", "initiator": "i"}
+    for email in ("ann@example.com", "bob@example.com"):
+        status, _ = await running.call(
+            "POST", "/api/v1/events",
+            json={"type": "workspace_deleted", "user_email": email, "labels": labels},
+        )  # fmt: skip
+        assert status == 202
+    status, page = await running.call("GET", "/api/v1/messages", token=token["token"])
+    assert status == 200
+    assert {m["user_id"] for m in page["items"]} == {ann["id"]}
+    _, everything = await running.call("GET", "/api/v1/messages")
+    bob_message = next(m for m in everything["items"] if m["recipient"] == "bob@example.com")
+    status, _ = await running.call(
+        "GET", f"/api/v1/messages/{bob_message['id']}", token=token["token"]
+    )
+    assert status == 404
+    status, _ = await running.call("POST", "/api/v1/events", token=token["token"],
+                                   json={"type": "test_notification"})  # fmt: skip
+    assert status == 403

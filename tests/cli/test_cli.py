@@ -1,0 +1,103 @@
+"""`clarion server` as a real process on SQLite, driven by the `clarion` CLI through the API."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+TOKEN = "cli-test-admin-token"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[dict[str, str]]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "CLARION_DATA_DIR": str(tmp_path / "data"),
+        "CLARION_ADMIN_TOKEN": TOKEN,
+        "CLARION_METHOD": "inbox",
+        "CLARION_URL": f"http://127.0.0.1:{port}",
+        "CLARION_TOKEN": TOKEN,
+    }
+    env.pop("CLARION_DATABASE_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "clarion", "server", "--http-address", f"127.0.0.1:{port}"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                    assert json.load(r) == {"status": "ok", "database": "ok"}
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    out = proc.stdout.read() if proc.stdout else ""
+                    raise AssertionError(f"server did not come up:\n{out}") from None
+                time.sleep(0.2)
+        yield env
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert (tmp_path / "data" / "clarion.db").exists()  # the embedded SQLite default
+
+
+def clarion(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "clarion", *args], env=env, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    if ok:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def test_cli_drives_a_running_server(server: dict[str, str]) -> None:
+    env = server
+    clarion(env, "users", "create", "owner@example.com", "--name", "Olive", "--role", "owner")
+    clarion(env, "users", "create", "ann@example.com", "--username", "ann")
+    users = json.loads(clarion(env, "--json", "users", "list").stdout)
+    assert {u["email"] for u in users} >= {"owner@example.com", "ann@example.com"}
+
+    sent = clarion(
+        env, "--json", "send", "workspace_deleted", "--user", "ann@example.com",
+        "--label", "name=dev", "--label", "reason=idle", "--label", "initiator=ops",
+    )  # fmt: skip
+    event = json.loads(sent.stdout)
+    assert event["messages"][0]["method"] == "inbox"
+
+    bad = clarion(env, "send", "workspace_deleted", "--user", "ann@example.com", ok=False)
+    assert bad.returncode == 1 and "requires label" in bad.stderr
+
+    clarion(env, "notifications", "pause")
+    assert clarion(env, "notifications", "status").stdout.strip() == "paused"
+    clarion(env, "notifications", "resume")
+    assert clarion(env, "notifications", "status").stdout.strip() == "running"
+
+    token = clarion(env, "tokens", "create", "--user", "ann@example.com").stdout.strip()
+    assert token.startswith("clarion_")
+    ann_env = {**env, "CLARION_TOKEN": token}
+    deadline = time.monotonic() + 10
+    while True:
+        mine = json.loads(clarion(ann_env, "--json", "messages", "list").stdout)
+        if any(m["status"] == "sent" for m in mine):
+            break
+        assert time.monotonic() < deadline, mine
+        time.sleep(0.2)
+    assert {m["recipient"] for m in mine} == {"ann@example.com"}
+    clarion(env, "users", "suspend", "ann@example.com")
+    denied = clarion(ann_env, "messages", "list", ok=False)
+    assert denied.returncode == 1 and "401" in denied.stderr
+    listing = clarion(env, "messages", "list", "--status", "sent").stdout
+    assert "workspace_deleted" in listing

@@ -1,0 +1,206 @@
+"""Shared fixtures: real SQLite and PostgreSQL databases, a running server, HTTP and SMTP peers.
+
+Every test that takes ``db_url`` runs twice, on SQLite and on PostgreSQL. PostgreSQL is the
+one at 127.0.0.1:5432 (user postgres, database test); each test run creates its own
+database there and drops it at the end, so parallel runs never collide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import sqlalchemy as sa
+import uvicorn
+
+from clarion.api.app import create_app
+from clarion.config import Settings
+from clarion.service import Service
+from clarion.store.db import Database
+from clarion.store.migrate import migrate
+from clarion.store.tables import metadata
+from tests.fakes.sink import HttpSink
+
+PG_ADMIN_URL = os.environ.get("CLARION_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+ADMIN_TOKEN = "test-admin-token-" + "x" * 16
+
+
+def _run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+async def _pg_admin(statement: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test run, dropped afterwards."""
+    name = f"clarion_test_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        _run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    except OSError as exc:  # pragma: no cover - the environment promises PostgreSQL
+        pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {exc}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+    async def setup() -> None:
+        db = Database(url)
+        await migrate(db)
+        await db.close()
+
+    _run(setup())
+    yield url
+    _run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (faster than migrating each time)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+
+    async def setup() -> None:
+        db = Database(f"sqlite:///{path}")
+        await migrate(db)
+        async with db.begin() as conn:
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        await db.close()
+
+    _run(setup())
+    return path
+
+
+async def _truncate_pg(url: str) -> None:
+    db = Database(url)
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    async with db.begin() as conn:
+        await conn.execute(sa.text(f"TRUNCATE {names} CASCADE"))
+    await db.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "clarion.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("pg_database_url")
+        _run(_truncate_pg(url))
+        yield url
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def make_settings(db_url: str, tmp_path: Path) -> Callable[..., Settings]:
+    def factory(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "database_url": db_url,
+            "data_dir": tmp_path / "data",
+            "http_address": f"127.0.0.1:{free_port()}",
+            "admin_token": ADMIN_TOKEN,
+            "allow_private_destinations": True,
+            "fetch_interval": "1s",
+            "retry_interval": "200ms",
+            "lease_period": "30s",
+            "dispatch_timeout": "5s",
+            "method": "webhook",
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return factory
+
+
+@dataclass
+class Running:
+    """A clarion server on a loopback port, and an admin API session for it."""
+
+    service: Service
+    url: str
+    http: aiohttp.ClientSession
+
+    async def call(
+        self, method: str, path: str, *, token: str | None = ADMIN_TOKEN, **kwargs: Any
+    ) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with self.http.request(method, self.url + path, headers=headers, **kwargs) as r:
+            body = await r.json(content_type=None) if r.status != 204 else None
+            return r.status, body
+
+    async def create_user(self, email: str, roles: list[str] | None = None, **extra: Any) -> Any:
+        status, body = await self.call(
+            "POST", "/api/v1/users", json={"email": email, "roles": roles or ["member"], **extra}
+        )
+        assert status == 201, body
+        return body
+
+    async def wait_status(
+        self, message_id: str, statuses: set[str], timeout: float = 10.0
+    ) -> dict[str, Any]:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            status, body = await self.call("GET", f"/api/v1/messages/{message_id}")
+            assert status == 200, body
+            if body["status"] in statuses:
+                return dict(body)
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"message stayed {body['status']}: {body}")
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def start_server(
+    make_settings: Callable[..., Settings],
+) -> AsyncIterator[Callable[..., Any]]:
+    """Start clarion (API + dispatcher) in this event loop; stopped after the test."""
+    servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
+    session = aiohttp.ClientSession()
+
+    async def start(dispatch: bool = True, **overrides: Any) -> Running:
+        settings = make_settings(**overrides)
+        service = Service(settings, dispatch=dispatch)
+        config = uvicorn.Config(
+            create_app(service), host="127.0.0.1", port=settings.port, log_level="warning",
+            lifespan="on",
+        )  # fmt: skip
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        servers.append((server, task))
+        return Running(service=service, url=f"http://{settings.http_address}", http=session)
+
+    yield start
+    for server, task in servers:
+        server.should_exit = True
+        await task
+    await session.close()
+
+
+@pytest.fixture
+async def sink() -> AsyncIterator[HttpSink]:
+    receiver = await HttpSink().start()
+    yield receiver
+    await receiver.stop()

@@ -1,0 +1,74 @@
+"""A local HTTP receiver that records every request and answers as a test scripts it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class HttpSink:
+    """``responder(request_number, received) -> Reply``; the default answers 200."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.responder: Callable[[int, Received], Reply] = lambda n, r: Reply()
+        self._runner: web.AppRunner | None = None
+        self._arrived = asyncio.Condition()
+        self.url = ""
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        received = Received(
+            request.path_qs, dict(request.headers), await request.read(), time.monotonic()
+        )
+        self.received.append(received)
+        reply = self.responder(len(self.received), received)
+        async with self._arrived:
+            self._arrived.notify_all()
+        return web.Response(status=reply.status, text=reply.body, headers=reply.headers)
+
+    async def start(self) -> HttpSink:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        """Wait until at least ``count`` requests arrived."""
+        async with self._arrived:
+            await asyncio.wait_for(
+                self._arrived.wait_for(lambda: len(self.received) >= count), timeout
+            )
+        return self.received

@@ -1,0 +1,82 @@
+"""Crash safety and replicas: expired leases are reclaimed; dispatchers never double-send."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from tests.fakes.sink import HttpSink
+
+from clarion.service import Service
+from clarion.store.queue import claim_due_messages
+
+
+async def _enqueue(running, count: int) -> list[str]:
+    events = [
+        {"type": "workspace_deleted", "user_email": "ann@example.com",
+         "labels": {"name": f"ws{i}", "reason": "r", "initiator": "i"}}
+        for i in range(count)
+    ]  # fmt: skip
+    ids: list[str] = []
+    for start in range(0, count, 500):
+        status, body = await running.call(
+            "POST", "/api/v1/events/batch", json={"events": events[start : start + 500]}
+        )
+        assert status == 202, body
+        ids += [e["messages"][0]["id"] for e in body["events"]]
+    return ids
+
+
+async def test_message_of_a_dead_worker_is_sent_after_its_lease_once(
+    start_server, sink: HttpSink, make_settings
+) -> None:
+    intake = await start_server(dispatch=False, webhook_endpoint=sink.url)
+    await intake.create_user("ann@example.com")
+    [message_id] = await _enqueue(intake, 1)
+
+    # A worker claims the message and dies before sending: nothing ever completes it.
+    claimed = await claim_due_messages(
+        intake.service.db, limit=10, lease_period=timedelta(seconds=2), now=datetime.now(UTC)
+    )
+    assert [str(m.id) for m in claimed] == [message_id]
+    _, message = await intake.call("GET", f"/api/v1/messages/{message_id}")
+    assert message["status"] == "leased"
+
+    survivor = Service(make_settings(webhook_endpoint=sink.url, fetch_interval="200ms"))
+    await survivor.start()
+    try:
+        await asyncio.sleep(1.0)
+        assert sink.received == []  # the lease still holds
+        await intake.wait_status(message_id, {"sent"}, timeout=10)
+        await asyncio.sleep(0.5)
+    finally:
+        await survivor.stop()
+    assert [r.headers["X-Message-Id"] for r in sink.received] == [message_id]
+    _, message = await intake.call("GET", f"/api/v1/messages/{message_id}")
+    assert message["attempt_count"] == 2  # the dead worker's attempt counts
+
+
+async def test_two_dispatchers_deliver_each_message_exactly_once(
+    start_server, sink: HttpSink, make_settings
+) -> None:
+    intake = await start_server(dispatch=False, webhook_endpoint=sink.url)
+    await intake.create_user("ann@example.com")
+    ids = await _enqueue(intake, 1000)
+
+    replicas = [
+        Service(make_settings(webhook_endpoint=sink.url, dispatch_batch_size=25)) for _ in range(2)
+    ]
+    await asyncio.gather(*(r.start() for r in replicas))
+    try:
+        await sink.wait_for(1000, timeout=60)
+        await asyncio.sleep(0.5)  # anything sent twice would arrive by now
+    finally:
+        await asyncio.gather(*(r.stop() for r in replicas))
+    counts = Counter(r.headers["X-Message-Id"] for r in sink.received)
+    assert set(counts) == set(ids)
+    assert max(counts.values()) == 1
+    _, page = await intake.call(
+        "GET", "/api/v1/messages", params={"status": "sent", "limit": "500"}
+    )
+    assert len(page["items"]) == 500 and page["next_cursor"]
