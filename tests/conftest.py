@@ -76,9 +76,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     async def setup() -> None:
         db = Database(f"sqlite:///{path}")
         await migrate(db)
-        async with db.begin() as conn:
-            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        await db.close()
+        await db.close()  # the last connection closing checkpoints the WAL into the file
 
     _run(setup())
     return path
@@ -143,6 +141,7 @@ class Running:
         self, method: str, path: str, *, token: str | None = ADMIN_TOKEN, **kwargs: Any
     ) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers.update(kwargs.pop("headers", {}))
         async with self.http.request(method, self.url + path, headers=headers, **kwargs) as r:
             body = await r.json(content_type=None) if r.status != 204 else None
             return r.status, body

@@ -18,7 +18,10 @@ from clarion.channels.webhook import CoderWebhookSender
 from clarion.config import Settings
 from clarion.intake.catalog import BUILTIN_EVENT_TYPES
 from clarion.intake.events import IntakeConfig
-from clarion.queue.dispatcher import Dispatcher, SenderRegistry
+from clarion.channels.registry import ChannelDeps
+from clarion.queue.dispatcher import Dispatcher
+from clarion.queue.senders import SenderRegistry
+from clarion.secrets import SecretBox, load_keys
 from clarion.queue.retry import RetryPolicy
 from clarion.store.db import Database
 from clarion.store.event_types import sync_builtin_event_types
@@ -47,6 +50,9 @@ class Service:
             allow_private=settings.allow_private_destinations,
         )
         self.smtp = SmtpSender(SmtpConfig.from_settings(settings))
+        secret_key = settings.secret_key.get_secret_value() if settings.secret_key else None
+        self.secret_box = SecretBox(load_keys(secret_key, settings.data_dir))
+        self.channel_deps = ChannelDeps(http=self.http)
         self.dispatchers: list[Dispatcher] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -56,7 +62,7 @@ class Service:
             "smtp": self.smtp,
             "inbox": InboxSender(),
         }
-        return SenderRegistry(methods)
+        return SenderRegistry(methods, db=self.db, box=self.secret_box, deps=self.channel_deps)
 
     def new_dispatcher(self) -> Dispatcher:
         s = self.settings

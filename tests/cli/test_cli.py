@@ -28,6 +28,7 @@ def server(tmp_path: Path) -> Iterator[dict[str, str]]:
         "CLARION_METHOD": "inbox",
         "CLARION_URL": f"http://127.0.0.1:{port}",
         "CLARION_TOKEN": TOKEN,
+        "COLUMNS": "200",
     }
     env.pop("CLARION_DATABASE_URL", None)
     proc = subprocess.Popen(

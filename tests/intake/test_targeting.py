@@ -20,7 +20,9 @@ async def test_user_suspension_reaches_admins_and_the_user(start_server) -> None
     await running.create_user("tim@example.com", roles=["template-admin"], username="tim")
     member = await running.create_user("mel@example.com", username="mel")
 
-    status, _ = await running.call("PATCH", f"/api/v1/users/{member['id']}", json={"status": "suspended"})
+    status, _ = await running.call(
+        "PATCH", f"/api/v1/users/{member['id']}", json={"status": "suspended"}
+    )
     assert status == 200
     admins = await _messages(running, event_type="user_account_suspended")
     assert sorted(m["recipient"] for m in admins) == ["olive@example.com", "uma@example.com"]
@@ -56,21 +58,34 @@ async def test_opt_out_admin_disable_and_method_override(start_server) -> None:
     assert "opted out" in detail["status_reason"]
 
     await running.call("PUT", f"/api/v1/users/{user['id']}/preferences", json={"disabled": []})
-    status, _ = await running.call("PUT", "/api/v1/event-types/workspace_deleted", json={"enabled": False})
+    status, _ = await running.call(
+        "PUT", "/api/v1/event-types/workspace_deleted", json={"enabled": False}
+    )
     assert status == 200
-    _, body = await running.call("POST", "/api/v1/events", json={**event, "labels": {**LABELS, "name": "b"}})
+    _, body = await running.call(
+        "POST", "/api/v1/events", json={**event, "labels": {**LABELS, "name": "b"}}
+    )
     [message] = body["messages"]
     _, detail = await running.call("GET", f"/api/v1/messages/{message['id']}")
-    assert detail["status"] == "inhibited" and "disabled by an administrator" in detail["status_reason"]
+    assert (
+        detail["status"] == "inhibited"
+        and "disabled by an administrator" in detail["status_reason"]
+    )
 
-    await running.call("PUT", "/api/v1/event-types/workspace_deleted", json={"enabled": True, "method": "inbox"})
-    _, body = await running.call("POST", "/api/v1/events", json={**event, "labels": {**LABELS, "name": "c"}})
+    await running.call(
+        "PUT", "/api/v1/event-types/workspace_deleted", json={"enabled": True, "method": "inbox"}
+    )
+    _, body = await running.call(
+        "POST", "/api/v1/events", json={**event, "labels": {**LABELS, "name": "c"}}
+    )
     assert [(m["method"], m["status"]) for m in body["messages"]] == [("inbox", "pending")]
     _, types = await running.call("GET", "/api/v1/event-types")
     deleted = next(t for t in types["items"] if t["key"] == "workspace_deleted")
     assert deleted["method"] == "inbox" and deleted["effective_method"] == "inbox"
 
-    status, body = await running.call("PUT", "/api/v1/users/me/preferences", json={"disabled": ["nope"]})
+    status, body = await running.call(
+        "PUT", "/api/v1/users/me/preferences", json={"disabled": ["nope"]}
+    )
     assert status == 400  # the admin token has no user of its own
     status, body = await running.call(
         "PUT", f"/api/v1/users/{user['id']}/preferences", json={"disabled": ["nope"]}
@@ -83,7 +98,9 @@ async def test_off_by_default_types_need_an_explicit_opt_in(start_server) -> Non
     user = await running.create_user("ann@example.com", username="ann")
     _, prefs = await running.call("GET", f"/api/v1/users/{user['id']}/preferences")
     assert "workspace_created" in prefs["disabled"]
-    _, prefs = await running.call("PUT", f"/api/v1/users/{user['id']}/preferences", json={"disabled": []})
+    _, prefs = await running.call(
+        "PUT", f"/api/v1/users/{user['id']}/preferences", json={"disabled": []}
+    )
     assert prefs["disabled"] == []
     _, prefs = await running.call("GET", f"/api/v1/users/{user['id']}/preferences")
     assert prefs["disabled"] == []
@@ -114,5 +131,7 @@ async def test_idempotency_key_returns_the_first_response(start_server) -> None:
     assert len(bodies) == 1
     assert len(await _messages(running, event_type="test_notification")) == 1
     # A different key is a different request.
-    status, other = await running.call("POST", "/api/v1/events", json={**event, "idempotency_key": "k-2"})
+    status, other = await running.call(
+        "POST", "/api/v1/events", json={**event, "idempotency_key": "k-2"}
+    )
     assert status == 202 and other["id"] != answers[0][1]["id"]

@@ -9,7 +9,16 @@ from fastapi import FastAPI
 
 from clarion import __version__
 from clarion.api.errors import install_error_handlers
-from clarion.api.routes import event_types, events, health, inbox, messages, notifications, users
+from clarion.api.routes import (
+    channels,
+    event_types,
+    events,
+    health,
+    inbox,
+    messages,
+    notifications,
+    users,
+)
 from clarion.service import Service
 
 
@@ -32,6 +41,6 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     install_error_handlers(app)
-    for module in (health, users, events, event_types, messages, notifications, inbox):
+    for module in (health, users, events, event_types, channels, messages, notifications, inbox):
         app.include_router(module.router)
     return app

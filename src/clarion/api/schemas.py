@@ -96,7 +96,9 @@ class EventTypeCreate(Body):
     body_template: str = Field(min_length=1, max_length=20000)
     actions: list[ActionIn] = Field(default_factory=list, max_length=10)
     required_labels: list[str] = Field(default_factory=list, max_length=50)
-    recipients: list[RecipientRule] = Field(default_factory=lambda: list[RecipientRule](["subject_user"]))
+    recipients: list[RecipientRule] = Field(
+        default_factory=lambda: list[RecipientRule](["subject_user"])
+    )
     enabled_by_default: bool = True
     method: Literal["smtp", "webhook", "inbox"] | None = None
 
@@ -110,5 +112,27 @@ class EventTypeReplace(Body):
     body_template: str = Field(min_length=1, max_length=20000)
     actions: list[ActionIn] = Field(default_factory=list, max_length=10)
     required_labels: list[str] = Field(default_factory=list, max_length=50)
-    recipients: list[RecipientRule] = Field(default_factory=lambda: list[RecipientRule](["subject_user"]))
+    recipients: list[RecipientRule] = Field(
+        default_factory=lambda: list[RecipientRule](["subject_user"])
+    )
     enabled_by_default: bool = True
+
+
+class ChannelCreate(Body):
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = Field(min_length=1, max_length=32)
+    config: dict[str, Any]
+    events: list[str] = Field(default_factory=list)
+    enabled: bool = True
+
+
+class ChannelPatch(Body):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    config: dict[str, Any] | None = None
+    events: list[str] | None = None
+    enabled: bool | None = None
+
+
+class ChannelTest(Body):
+    kind: str = Field(min_length=1, max_length=32)
+    config: dict[str, Any]

@@ -135,7 +135,9 @@ class HttpClient:
             body = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
             send_headers.setdefault("Content-Type", "application/json")
         try:
-            async with self.session.post(url, data=body, headers=send_headers) as response:
+            async with self.session.post(
+                url, data=body, headers=send_headers, allow_redirects=False
+            ) as response:
                 text = await response.text(errors="replace")
                 outcome = classify_http(response.status, response.headers, text, provider=provider)
                 return outcome, response.status, text

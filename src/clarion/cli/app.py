@@ -70,7 +70,8 @@ def show(data: Any, columns: list[str] | None = None, title: str | None = None) 
     rows = data if isinstance(data, list) else [data]
     table = Table(title=title)
     for column in columns:
-        table.add_column(column)
+        # Fold rather than cut: ids and reasons must stay whole to be copied.
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*["" if row.get(c) is None else str(row.get(c)) for c in columns])
     console.print(table)

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clarion.render import RenderContext, TemplateError, render_event
+from clarion.store.channels import subscribed_channels
 from clarion.store.event_types import EventType, get_event_type
 from clarion.store.queue import new_message_row
 from clarion.store.tables import events, messages
@@ -178,10 +179,28 @@ async def enqueue_event(
             else _dedupe_hash(event_type, str(user.id), method, event, now)
         )
         rows.append(
-            _message_row(
-                event_id, event_type, event, rendered, now,
-                method=method, user=user, recipient=user.email,
-                inhibited_reason=reason, dedupe_hash=dedupe,
+            new_message_row(
+                event_id=event_id, event_type=event_type.key, method=method,
+                recipient=user.email, payload=_payload(event_type, event, rendered, user),
+                content=rendered, now=now, user_id=user.id, inhibited_reason=reason,
+                dedupe_hash=dedupe,
+            )
+        )  # fmt: skip
+
+    for channel in await subscribed_channels(conn, event_type.key):
+        rendered = _render(event_type, event, None, config, prefix)
+        reason = (
+            None
+            if event_type.enabled
+            else (f"event type {event_type.key!r} is disabled by an administrator")
+        )
+        dedupe = _dedupe_hash(event_type, f"channel:{channel.id}", channel.kind, event, now)
+        rows.append(
+            new_message_row(
+                event_id=event_id, event_type=event_type.key, method=f"channel:{channel.kind}",
+                recipient=channel.name, payload=_payload(event_type, event, rendered, None),
+                content=rendered, now=now, channel_id=channel.id, inhibited_reason=reason,
+                dedupe_hash=dedupe,
             )
         )  # fmt: skip
 
@@ -202,15 +221,16 @@ async def enqueue_event(
 
 
 def _render(
-    event_type: EventType, event: EventInput, user: User, config: IntakeConfig, prefix: str
+    event_type: EventType, event: EventInput, user: User | None, config: IntakeConfig, prefix: str
 ) -> dict[str, Any]:
+    """Render for a user, or for a team channel (``user`` None: the user fields are empty)."""
     ctx = RenderContext(
         template_id=str(event_type.id),
         template_name=event_type.name,
-        user_id=str(user.id),
-        user_email=user.email,
-        user_name=user.name,
-        user_username=user.username,
+        user_id=str(user.id) if user else "",
+        user_email=user.email if user else "",
+        user_name=user.name if user else "",
+        user_username=user.username if user else "",
         labels=dict(event.labels),
         data=dict(event.data or {}),
         base_url=config.access_url,
@@ -229,45 +249,23 @@ def _render(
     return rendered.to_dict()
 
 
-def _message_row(
-    event_id: uuid.UUID,
-    event_type: EventType,
-    event: EventInput,
-    content: dict[str, Any],
-    now: datetime,
-    *,
-    method: str,
-    user: User,
-    recipient: str,
-    inhibited_reason: str | None,
-    dedupe_hash: str | None,
+def _payload(
+    event_type: EventType, event: EventInput, content: dict[str, Any], user: User | None
 ) -> dict[str, Any]:
-    # The Coder v1.2 message payload: what the webhook method sends as "payload".
-    payload = {
+    """The Coder v1.2 message payload: what the webhook method sends as "payload"."""
+    return {
         "_version": "1.2",
         "notification_name": event_type.name,
         "notification_template_id": str(event_type.id),
-        "user_id": str(user.id),
-        "user_email": user.email,
-        "user_name": user.name,
-        "user_username": user.username,
+        "user_id": str(user.id) if user else "",
+        "user_email": user.email if user else "",
+        "user_name": user.name if user else "",
+        "user_username": user.username if user else "",
         "actions": content["actions"],
         "labels": dict(event.labels),
         "data": dict(event.data) if event.data is not None else None,
         "targets": [str(t) for t in event.targets] if event.targets is not None else None,
     }
-    return new_message_row(
-        event_id=event_id,
-        event_type=event_type.key,
-        method=method,
-        recipient=recipient,
-        payload=payload,
-        content=content,
-        now=now,
-        user_id=user.id,
-        inhibited_reason=inhibited_reason,
-        dedupe_hash=dedupe_hash,
-    )
 
 
 async def _insert_deduplicated(

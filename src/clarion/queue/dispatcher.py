@@ -10,15 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 
 from clarion import metrics
-from clarion.channels.base import Delivered, Failed, Outbound, Outcome, Recipient, Retry, Sender
+from clarion.channels.base import Delivered, Failed, Outbound, Outcome, Recipient, Retry
 from clarion.queue.retry import RetryPolicy, decide
+from clarion.queue.senders import SenderRegistry
 from clarion.render import Rendered
 from clarion.store.db import Database
 from clarion.store.queue import ClaimedMessage, Completion, claim_due_messages, complete_messages
@@ -34,16 +34,6 @@ COMPLETION_FLUSH_DELAY = 0.002
 
 def _outcome_name(outcome: Outcome) -> str:
     return {Delivered: "delivered", Retry: "retry", Failed: "failed"}[type(outcome)]
-
-
-class SenderRegistry:
-    """Maps a message to the sender for its method (and, later, its channel)."""
-
-    def __init__(self, methods: Mapping[str, Sender]):
-        self.methods = dict(methods)
-
-    def for_message(self, message: ClaimedMessage) -> Sender | None:
-        return self.methods.get(message.method)
 
 
 class Dispatcher:
@@ -114,6 +104,8 @@ class Dispatcher:
         claimed = await claim_due_messages(
             self.db, limit=limit, lease_period=self.lease_period, now=now
         )
+        if claimed:
+            await self.senders.prepare(claimed)
         for message in claimed:
             task = asyncio.create_task(self._deliver(message))
             self._in_flight.add(task)
@@ -174,7 +166,7 @@ class Dispatcher:
             )
         sender = self.senders.for_message(message)
         if sender is None:
-            return Failed(f"no sender for method {message.method!r}")
+            return Failed(f"no sender for method {message.method!r} (unknown channel kind?)")
         try:
             return await asyncio.wait_for(sender.send(_outbound(message)), self.send_timeout)
         except TimeoutError:

@@ -123,7 +123,8 @@ idempotency_keys = sa.Table(
     sa.Column("scope", sa.String(64), primary_key=True),
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("status_code", sa.Integer(), nullable=False),
-    sa.Column("response", JSONType, nullable=False),
+    # The exact bytes of the first response, so a repeat gets the very same body.
+    sa.Column("response", sa.Text(), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False, default=_now),
 )
 
@@ -191,6 +192,21 @@ message_attempts = sa.Table(
     sa.Column("started_at", UTCDateTime(), nullable=False),
     sa.Column("finished_at", UTCDateTime(), nullable=False),
     sa.Index("ix_message_attempts_message_id", "message_id"),
+)
+
+channels = sa.Table(
+    "channels",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    # Non-secret settings in the clear; secret ones (tokens, credential-bearing URLs)
+    # sealed with Fernet in ``secrets``.
+    sa.Column("config", JSONType, nullable=False),
+    sa.Column("secrets", sa.Text(), nullable=True),
+    sa.Column("events", JSONType, nullable=False),
+    sa.Column("enabled", sa.Boolean(), nullable=False, server_default=sa.true()),
+    *_timestamps(),
 )
 
 preferences = sa.Table(

@@ -188,7 +188,7 @@ async def user_for_token(db: Database, secret: str) -> User | None:
     query = (
         sa.select(users, api_tokens.c.expires_at.label("token_expires_at"))
         .join(api_tokens, api_tokens.c.user_id == users.c.id)
-        .where(api_tokens.c.token_hash == hash_token(secret))
+        .where(api_tokens.c.token_hash == hash_token(secret), users.c.status == "active")
     )
     async with db.engine.connect() as conn:
         row = (await conn.execute(query)).first()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clarion.api.deps import AdminDep, Principal, ServiceDep
@@ -38,7 +39,7 @@ async def _lock_key(conn: AsyncConnection, scope: str, key: str) -> None:
         await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": digest - (1 << 63)})
 
 
-async def _remembered(conn: AsyncConnection, scope: str, key: str) -> JSONResponse | None:
+async def _remembered(conn: AsyncConnection, scope: str, key: str) -> Response | None:
     row = (
         await conn.execute(
             sa.select(idempotency_keys).where(
@@ -55,7 +56,7 @@ async def _remembered(conn: AsyncConnection, scope: str, key: str) -> JSONRespon
             )
         )
         return None
-    return JSONResponse(row.response, status_code=row.status_code)
+    return Response(row.response, status_code=row.status_code, media_type="application/json")
 
 
 async def _enqueue_one(
@@ -71,7 +72,7 @@ async def _enqueue_one(
 
 
 @router.post("/events", status_code=202)
-async def post_event(body: EventIn, service: ServiceDep, principal: AdminDep) -> JSONResponse:
+async def post_event(body: EventIn, service: ServiceDep, principal: AdminDep) -> Response:
     key = body.idempotency_key
     async with service.db.begin() as conn:
         if key:
@@ -80,7 +81,7 @@ async def post_event(body: EventIn, service: ServiceDep, principal: AdminDep) ->
             if remembered is not None:
                 return remembered
         result = await _enqueue_one(service, principal, conn, body)
-        response = result.to_dict()
+        response = json.dumps(result.to_dict(), separators=(",", ":"))
         if key:
             await conn.execute(
                 idempotency_keys.insert().values(
@@ -93,7 +94,7 @@ async def post_event(body: EventIn, service: ServiceDep, principal: AdminDep) ->
             )
         await service.db.notify_dispatch(conn)
     service.db.wake_local()
-    return JSONResponse(response, status_code=202)
+    return Response(response, status_code=202, media_type="application/json")
 
 
 @router.post("/events/batch", status_code=202)

@@ -87,7 +87,7 @@ def upgrade() -> None:
         sa.Column("status_code", sa.Integer(), nullable=False),
         sa.Column(
             "response",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            sa.Text(),
             nullable=False,
         ),
         sa.Column("created_at", clarion.store.tables.UTCDateTime(timezone=True), nullable=False),

@@ -1,0 +1,197 @@
+"""Team channels over HTTP: kinds and their schemas, CRUD, and Test Connection.
+
+Secret fields are write-only: responses show them as ``{"set": true|false}``. An update
+that leaves a secret field out keeps the stored value.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Response
+from sqlalchemy.exc import IntegrityError
+
+from clarion.api.deps import AdminDep, ServiceDep
+from clarion.api.schemas import ChannelCreate, ChannelPatch, ChannelTest
+from clarion.channels.base import Delivered, Outbound, Recipient
+from clarion.channels.registry import (
+    ChannelConfigError,
+    build_sender,
+    get_kind,
+    kinds,
+    masked,
+    validate_config,
+)
+from clarion.render import Rendered, markdown_to_html, markdown_to_text
+from clarion.service import Service
+from clarion.store import channels as store
+from clarion.store.event_types import list_event_types
+
+router = APIRouter(prefix="/api/v1/channels", tags=["channels"])
+
+TEST_TITLE = "Test Notification"
+TEST_BODY = "Hi, from **clarion** 👋 If you can read this, the channel works."
+
+
+def channel_view(channel: store.Channel) -> dict[str, Any]:
+    return {
+        "id": str(channel.id),
+        "name": channel.name,
+        "kind": channel.kind,
+        "config": masked(channel.kind, channel.config, set(channel.secrets)),
+        "events": channel.events,
+        "enabled": channel.enabled,
+        "created_at": channel.created_at.isoformat(),
+        "updated_at": channel.updated_at.isoformat(),
+    }
+
+
+def _config_error(exc: ChannelConfigError) -> HTTPException:
+    return HTTPException(422, str(exc))
+
+
+async def _check_events(service: Service, events: list[str]) -> None:
+    async with service.db.engine.connect() as conn:
+        known = {t.key for t in await list_event_types(conn)}
+    unknown = sorted(set(events) - known)
+    if unknown:
+        raise HTTPException(422, f"events: unknown event type(s) {', '.join(unknown)}")
+
+
+@router.get("/kinds")
+async def list_kinds(principal: AdminDep) -> dict[str, Any]:
+    return {
+        "items": [
+            {
+                "kind": k.kind,
+                "title": k.title,
+                "description": k.description,
+                "secret_fields": sorted(k.secret_fields),
+                "config_schema": k.schema(),
+            }
+            for k in sorted(kinds().values(), key=lambda k: k.kind)
+        ]
+    }
+
+
+@router.get("")
+async def list_all(service: ServiceDep, principal: AdminDep) -> dict[str, Any]:
+    async with service.db.engine.connect() as conn:
+        found = await store.list_channels(conn, service.secret_box)
+    return {"items": [channel_view(c) for c in found]}
+
+
+@router.post("", status_code=201)
+async def create(body: ChannelCreate, service: ServiceDep, principal: AdminDep) -> dict[str, Any]:
+    try:
+        public, secret = validate_config(body.kind, body.config)
+    except ChannelConfigError as exc:
+        raise _config_error(exc) from None
+    await _check_events(service, body.events)
+    try:
+        async with service.db.begin() as conn:
+            channel = await store.create_channel(
+                conn, service.secret_box, name=body.name, kind=body.kind, config=public,
+                secrets=secret, events=body.events, enabled=body.enabled,
+            )  # fmt: skip
+    except IntegrityError:
+        raise HTTPException(409, f"a channel named {body.name!r} already exists") from None
+    return channel_view(channel)
+
+
+async def _get(service: Service, channel_id: uuid.UUID) -> store.Channel:
+    async with service.db.engine.connect() as conn:
+        channel = await store.get_channel(conn, service.secret_box, channel_id)
+    if channel is None:
+        raise HTTPException(404, f"no channel {channel_id}")
+    return channel
+
+
+@router.get("/{channel_id}")
+async def get_one(
+    channel_id: uuid.UUID, service: ServiceDep, principal: AdminDep
+) -> dict[str, Any]:
+    return channel_view(await _get(service, channel_id))
+
+
+@router.patch("/{channel_id}")
+async def update(
+    channel_id: uuid.UUID, body: ChannelPatch, service: ServiceDep, principal: AdminDep
+) -> dict[str, Any]:
+    current = await _get(service, channel_id)
+    changes: dict[str, Any] = body.model_dump(exclude_none=True, exclude={"config"})
+    secrets = None
+    if body.config is not None:
+        # Secret fields left out keep their stored values.
+        merged = {**current.secrets, **body.config}
+        try:
+            changes["config"], secrets = validate_config(current.kind, merged)
+        except ChannelConfigError as exc:
+            raise _config_error(exc) from None
+    if body.events is not None:
+        await _check_events(service, body.events)
+    try:
+        async with service.db.begin() as conn:
+            updated = await store.update_channel(
+                conn, service.secret_box, channel_id, secrets=secrets, **changes
+            )
+    except IntegrityError:
+        raise HTTPException(409, f"a channel named {body.name!r} already exists") from None
+    if updated is None:
+        raise HTTPException(404, f"no channel {channel_id}")
+    return channel_view(updated)
+
+
+@router.delete("/{channel_id}", status_code=204)
+async def delete(channel_id: uuid.UUID, service: ServiceDep, principal: AdminDep) -> Response:
+    async with service.db.begin() as conn:
+        if not await store.delete_channel(conn, channel_id):
+            raise HTTPException(404, f"no channel {channel_id}")
+    return Response(status_code=204)
+
+
+async def _send_test(service: Service, kind: str, config: dict[str, Any]) -> dict[str, Any]:
+    sender = build_sender(kind, config, service.channel_deps)
+    content = Rendered(
+        title=TEST_TITLE,
+        title_markdown=TEST_TITLE,
+        body_markdown=TEST_BODY,
+        body_text=markdown_to_text(TEST_BODY),
+        body_html=markdown_to_html(TEST_BODY),
+        actions=(),
+    )
+    message = Outbound(
+        message_id=str(uuid.uuid4()),
+        event_type="test_notification",
+        template_id="",
+        template_name=TEST_TITLE,
+        recipient=Recipient(),
+        content=content,
+        payload={"labels": {}, "data": None},
+    )
+    outcome = await sender.send(message)
+    if isinstance(outcome, Delivered):
+        return {"ok": True, "detail": outcome.detail or "delivered"}
+    return {"ok": False, "detail": outcome.reason}
+
+
+@router.post("/test")
+async def test_unsaved(
+    body: ChannelTest, service: ServiceDep, principal: AdminDep
+) -> dict[str, Any]:
+    """Send a test message with a config that is not saved yet; answer with the provider's reply."""
+    try:
+        get_kind(body.kind)
+        public, secret = validate_config(body.kind, body.config)
+    except ChannelConfigError as exc:
+        raise _config_error(exc) from None
+    return await _send_test(service, body.kind, {**public, **secret})
+
+
+@router.post("/{channel_id}/test")
+async def test_saved(
+    channel_id: uuid.UUID, service: ServiceDep, principal: AdminDep
+) -> dict[str, Any]:
+    channel = await _get(service, channel_id)
+    return await _send_test(service, channel.kind, channel.full_config)

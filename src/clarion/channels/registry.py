@@ -1,0 +1,100 @@
+"""Channel kinds: each kind's config schema, which fields are secret, and how to build its sender.
+
+A kind is declared once, in its own module (``channels/<kind>.py``), as a :class:`ChannelKind`
+and listed in :data:`KINDS`. Nothing else needs to change to add one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from clarion.channels.base import Sender
+from clarion.channels.http import HttpClient
+
+
+@dataclass(frozen=True)
+class ChannelDeps:
+    """What a channel sender may use: the shared HTTP client, nothing from the database."""
+
+    http: HttpClient
+
+
+@dataclass(frozen=True)
+class ChannelKind:
+    kind: str
+    title: str
+    config_model: type[BaseModel]
+    secret_fields: frozenset[str]
+    build: Callable[[Any, ChannelDeps], Sender]
+    description: str = ""
+
+    def schema(self) -> dict[str, Any]:
+        schema = self.config_model.model_json_schema()
+        for name in self.secret_fields:
+            if name in schema.get("properties", {}):
+                schema["properties"][name]["writeOnly"] = True
+                schema["properties"][name]["x-secret"] = True
+        return schema
+
+
+class ChannelConfigError(ValueError):
+    """An invalid channel config; the message names each bad field."""
+
+
+def _kinds() -> dict[str, ChannelKind]:
+    from clarion.channels import custom_webhook
+
+    found = [custom_webhook.KIND]
+    return {k.kind: k for k in found}
+
+
+KINDS: dict[str, ChannelKind] = {}
+
+
+def kinds() -> dict[str, ChannelKind]:
+    if not KINDS:
+        KINDS.update(_kinds())
+    return KINDS
+
+
+def get_kind(kind: str) -> ChannelKind:
+    found = kinds().get(kind)
+    if found is None:
+        raise ChannelConfigError(
+            f"kind: unknown channel kind {kind!r}; one of {', '.join(sorted(kinds()))}"
+        )
+    return found
+
+
+def validate_config(kind: str, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Check ``raw`` against the kind's schema; return (public fields, secret fields)."""
+    spec = get_kind(kind)
+    try:
+        model = spec.config_model.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"config.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ChannelConfigError(problems) from None
+    values = model.model_dump(mode="json")
+    secret = {k: v for k, v in values.items() if k in spec.secret_fields and v not in (None, "")}
+    public = {k: v for k, v in values.items() if k not in spec.secret_fields}
+    return public, secret
+
+
+def build_sender(kind: str, config: dict[str, Any], deps: ChannelDeps) -> Sender:
+    spec = get_kind(kind)
+    return spec.build(spec.config_model.model_validate(config), deps)
+
+
+def masked(kind: str, public: dict[str, Any], secret_names: set[str]) -> dict[str, Any]:
+    """The config as the API shows it: secrets only as set / not set."""
+    spec = get_kind(kind)
+    shown = dict(public)
+    for name in spec.secret_fields:
+        shown[name] = {"set": name in secret_names}
+    return shown

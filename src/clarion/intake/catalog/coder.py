@@ -1,0 +1,577 @@
+"""Coder's events: workspaces, users, templates, prebuilds, tasks, test and custom.
+
+Ids are Coder's own template UUIDs, so the webhook's ``notification_template_id`` matches
+what Coder receivers expect; label names are Coder's, verbatim.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from clarion.intake.catalog import (
+    TEMPLATE_ADMINS,
+    USER_ADMINS,
+    ActionSpec,
+    EventTypeSpec,
+)
+
+WS = "Workspace Events"
+USERS = "User Events"
+TEMPLATES = "Template Events"
+TASKS = "Task Events"
+GREETING = "Hi {{ user_name or user_username }},\n\n"
+VIEW_WORKSPACE = ActionSpec(
+    "View workspace", "{{ base_url }}/@{{ user_username }}/{{ labels.name }}"
+)
+VIEW_ACCOUNTS = ActionSpec(
+    "View accounts", "{{ base_url }}/deployment/users?filter=status%3Aactive"
+)
+
+_WORKSPACE = [
+    EventTypeSpec(
+        key="workspace_deleted",
+        id=UUID("f517da0b-cdc9-410f-ab89-a86107c420ed"),
+        name="Workspace Deleted",
+        group=WS,
+        title_template='Workspace "{{ labels.name }}" deleted',
+        body_template=GREETING + "Your workspace **{{ labels.name }}** has been deleted.\n\n"
+        "- **Why:** {{ labels.reason }}\n- **By:** {{ labels.initiator }}",
+        actions=(
+            ActionSpec("View workspaces", "{{ base_url }}/workspaces"),
+            ActionSpec("View templates", "{{ base_url }}/templates"),
+        ),
+        required_labels=("name", "reason", "initiator"),
+        recipients=("subject_user",),
+        example_labels={
+            "name": "dev",
+            "reason": "autodeleted due to dormancy",
+            "initiator": "autobuild",
+        },
+    ),
+    EventTypeSpec(
+        key="workspace_autobuild_failed",
+        id=UUID("381df2a9-c0c0-4749-420f-80a9280c66f9"),
+        name="Workspace Autobuild Failed",
+        group=WS,
+        title_template='Workspace "{{ labels.name }}" failed to build automatically',
+        body_template=GREETING
+        + "An automatic build of your workspace **{{ labels.name }}** did not succeed.\n\n"
+        "- **Trigger:** {{ labels.reason }}\n\nOpen the workspace to see the build log.",
+        actions=(VIEW_WORKSPACE,),
+        required_labels=("name", "reason"),
+        recipients=("subject_user",),
+        example_labels={"name": "dev", "reason": "autostart"},
+    ),
+    EventTypeSpec(
+        key="workspace_manual_build_failed",
+        id=UUID("2faeee0f-26cb-4e96-821c-85ccb9f71513"),
+        name="Workspace Manual Build Failed",
+        group=WS,
+        title_template='Workspace "{{ labels.name }}" build #{{ labels.workspace_build_number }} failed',
+        body_template=GREETING
+        + "A build of **{{ labels.workspace_owner_username }}/{{ labels.name }}** started by "
+        "**{{ labels.initiator }}** failed.\n\n"
+        "- **Template:** {{ labels.template_name }}\n"
+        "- **Version:** {{ labels.template_version_name }}\n"
+        "- **Build:** #{{ labels.workspace_build_number }}",
+        actions=(
+            ActionSpec(
+                "View build",
+                "{{ base_url }}/@{{ labels.workspace_owner_username }}/{{ labels.name }}"
+                "/builds/{{ labels.workspace_build_number }}",
+            ),
+        ),
+        required_labels=(
+            "name",
+            "template_name",
+            "template_version_name",
+            "initiator",
+            "workspace_build_number",
+            "workspace_owner_username",
+        ),  # fmt: skip
+        recipients=TEMPLATE_ADMINS,
+        example_labels={
+            "name": "dev",
+            "template_name": "docker",
+            "template_version_name": "v12",
+            "initiator": "ann",
+            "workspace_build_number": "7",
+            "workspace_owner_username": "ann",
+        },  # fmt: skip
+    ),
+    EventTypeSpec(
+        key="workspace_autoupdated",
+        id=UUID("c34a0c09-0704-4cac-bd1c-0c0146811c2b"),
+        name="Workspace Updated Automatically",
+        group=WS,
+        title_template='Workspace "{{ labels.name }}" updated automatically',
+        body_template=GREETING
+        + "Your workspace **{{ labels.name }}** now runs the latest template version, "
+        "**{{ labels.template_version_name }}**."
+        "{% if labels.template_version_message is defined and labels.template_version_message %}"
+        "\n\nWhat changed: {{ labels.template_version_message }}{% endif %}",
+        actions=(VIEW_WORKSPACE,),
+        required_labels=("name", "template_version_name"),
+        optional_labels=("template_version_message",),
+        recipients=("subject_user",),
+        example_labels={
+            "name": "dev",
+            "template_version_name": "v13",
+            "template_version_message": "Go 1.23 and a bigger disk",
+        },  # fmt: skip
+    ),
+    EventTypeSpec(
+        key="workspace_dormant",
+        id=UUID("0ea69165-ec14-4314-91f1-69566ac3c5a0"),
+        name="Workspace Marked as Dormant",
+        group=WS,
+        title_template='Workspace "{{ labels.name }}" is dormant',
+        body_template=GREETING
+        + "Your workspace **{{ labels.name }}** was marked dormant: {{ labels.reason }} "
+        "(no activity for {{ labels.dormancyHours }} hours; marked by {{ labels.initiator }}).\n\n"
+        "Dormant workspaces are deleted after {{ labels.timeTilDormant }} unless used. "
+        "Start it to keep it.",
+        actions=(VIEW_WORKSPACE,),
+        required_labels=("name", "reason", "initiator", "dormancyHours", "timeTilDormant"),
+        recipients=("subject_user",),
+        example_labels={
+            "name": "dev",
+            "reason": "inactivity exceeded the dormancy threshold",
+            "initiator": "autobuild",
+            "dormancyHours": "720",
+            "timeTilDormant": "7 days",
+        },  # fmt: skip
+    ),
+    EventTypeSpec(
+        key="workspace_marked_for_deletion",
+        id=UUID("51ce2fdf-c9ca-4be1-8d70-628674f9bc42"),
+        name="Workspace Marked for Deletion",
+        group=WS,
+        title_template='Workspace "{{ labels.name }}" will be deleted',
+        body_template=GREETING
+        + "Your dormant workspace **{{ labels.name }}** is scheduled for deletion in "
+        "{{ labels.timeTilDormant }} ({{ labels.reason }}; dormant after "
+        "{{ labels.dormancyHours }} hours without use).\n\nStart it before then to keep it.",
+        actions=(VIEW_WORKSPACE,),
+        required_labels=("name", "reason", "dormancyHours", "timeTilDormant"),
+        recipients=("subject_user",),
+        example_labels={
+            "name": "dev",
+            "reason": "template auto-delete policy",
+            "dormancyHours": "720",
+            "timeTilDormant": "7 days",
+        },  # fmt: skip
+    ),
+    EventTypeSpec(
+        key="workspace_created",
+        id=UUID("281fdf73-c6d6-4cbb-8ff5-888baf8a2fff"),
+        name="Workspace Created",
+        group=WS,
+        title_template='Workspace "{{ labels.workspace }}" created',
+        body_template=GREETING + "**{{ labels.workspace_owner_username }}** created the workspace "
+        "**{{ labels.workspace }}** from template **{{ labels.template }}** "
+        "(version {{ labels.version }}).",
+        actions=(
+            ActionSpec(
+                "View workspace",
+                "{{ base_url }}/@{{ labels.workspace_owner_username }}/{{ labels.workspace }}",
+            ),
+        ),
+        required_labels=("workspace", "template", "version", "workspace_owner_username"),
+        recipients=(*TEMPLATE_ADMINS, "-initiator"),
+        enabled_by_default=False,
+        example_labels={
+            "workspace": "dev",
+            "template": "docker",
+            "version": "v12",
+            "workspace_owner_username": "ann",
+        },  # fmt: skip
+    ),
+    EventTypeSpec(
+        key="workspace_manually_updated",
+        id=UUID("d089fe7b-d5c5-4c0c-aaf5-689859f7d392"),
+        name="Workspace Manually Updated",
+        group=WS,
+        title_template='Workspace "{{ labels.workspace }}" updated to {{ labels.version }}',
+        body_template=GREETING
+        + "**{{ labels.initiator }}** moved the workspace **{{ labels.workspace }}** "
+        "(owned by {{ labels.workspace_owner_username }}) to version **{{ labels.version }}** "
+        "of template **{{ labels.template }}** in {{ labels.organization }}.",
+        actions=(
+            ActionSpec(
+                "View workspace",
+                "{{ base_url }}/@{{ labels.workspace_owner_username }}/{{ labels.workspace }}",
+            ),
+            ActionSpec(
+                "View template version",
+                "{{ base_url }}/templates/{{ labels.organization }}/{{ labels.template }}"
+                "/versions/{{ labels.version }}",
+            ),
+        ),
+        required_labels=(
+            "workspace",
+            "template",
+            "version",
+            "organization",
+            "initiator",
+            "workspace_owner_username",
+        ),  # fmt: skip
+        recipients=(*TEMPLATE_ADMINS, "-initiator"),
+        enabled_by_default=False,
+        example_labels={
+            "workspace": "dev",
+            "template": "docker",
+            "version": "v13",
+            "organization": "coder",
+            "initiator": "ann",
+            "workspace_owner_username": "ann",
+        },  # fmt: skip
+    ),
+    EventTypeSpec(
+        key="workspace_out_of_memory",
+        id=UUID("a9d027b4-ac49-4fb1-9f6d-45af15f64e7a"),
+        name="Workspace Out Of Memory",
+        group=WS,
+        title_template='Workspace "{{ labels.workspace }}" is low on memory',
+        body_template=GREETING
+        + "Memory use in your workspace **{{ labels.workspace }}** went over "
+        "{{ labels.threshold }}. Processes may be killed; consider closing some or "
+        "choosing a larger size.",
+        actions=(
+            ActionSpec(
+                "View workspace", "{{ base_url }}/@{{ user_username }}/{{ labels.workspace }}"
+            ),
+        ),
+        required_labels=("workspace", "threshold"),
+        recipients=("subject_user",),
+        example_labels={"workspace": "dev", "threshold": "90%"},
+    ),
+    EventTypeSpec(
+        key="workspace_out_of_disk",
+        id=UUID("f047f6a3-5713-40f7-85aa-0394cce9fa3a"),
+        name="Workspace Out Of Disk",
+        group=WS,
+        title_template='Workspace "{{ labels.workspace }}" is low on disk space',
+        body_template=GREETING
+        + "Your workspace **{{ labels.workspace }}** is running out of disk space."
+        "{% if data.volumes is defined and data.volumes %}\n\n"
+        "{% for volume in data.volumes %}- `{{ volume.path }}` is over "
+        "{{ volume.threshold }}\n{% endfor %}{% endif %}",
+        actions=(
+            ActionSpec(
+                "View workspace", "{{ base_url }}/@{{ user_username }}/{{ labels.workspace }}"
+            ),
+        ),
+        required_labels=("workspace",),
+        recipients=("subject_user",),
+        example_labels={"workspace": "dev"},
+        example_data={"volumes": [{"path": "/home/coder", "threshold": "95%"}]},
+    ),
+]
+
+
+def _account_event(
+    key: str, ident: str, name: str, verb: str, action: ActionSpec, admin: bool
+) -> EventTypeSpec:
+    prefix = verb  # labels are <verb>_account_name, e.g. suspended_account_name
+    if admin:
+        body = (
+            GREETING + f"The account **{{{{ labels.{prefix}_account_name }}}}** "
+            f"({{{{ labels.{prefix}_account_user_name }}}}) was {verb} by "
+            "**{{ labels.initiator }}**."
+        )
+        labels: tuple[str, ...] = (
+            f"{prefix}_account_name",
+            f"{prefix}_account_user_name",
+            "initiator",
+        )
+        title = f'User account "{{{{ labels.{prefix}_account_name }}}}" {verb}'
+        recipients = USER_ADMINS
+    else:
+        body = (
+            GREETING
+            + f"Your account **{{{{ labels.{prefix}_account_name }}}}** was {verb} by **{{{{ labels.initiator }}}}**."
+        )
+        labels = (f"{prefix}_account_name", "initiator")
+        title = f"Your account has been {verb}"
+        recipients = ("subject_user",)
+    return EventTypeSpec(
+        key=key,
+        id=UUID(ident),
+        name=name,
+        group=USERS,
+        title_template=title,
+        body_template=body,
+        actions=(action,) if action.url else (),
+        required_labels=labels,
+        recipients=recipients,
+        example_labels={
+            label: {"initiator": "olive"}.get(
+                label, "Ann Example" if "user_name" in label else "ann"
+            )
+            for label in labels
+        },
+        example_data={
+            "user": {
+                "id": "5c3b1d2e-0000-4000-8000-000000000001",
+                "name": "Ann Example",
+                "email": "ann@example.com",
+            }
+        },  # fmt: skip
+    )
+
+
+_NO_ACTION = ActionSpec("", "")
+_USERS = [
+    _account_event("user_account_created", "4e19c0ac-94e1-4532-9515-d1801aa283b2",
+                   "User account created", "created", VIEW_ACCOUNTS, admin=True),
+    _account_event("user_account_deleted", "f44d9314-ad03-4bc8-95d0-5cad491da6b6",
+                   "User account deleted", "deleted", VIEW_ACCOUNTS, admin=True),
+    _account_event("user_account_suspended", "b02ddd82-4733-4d02-a2d7-c36f3598997d",
+                   "User account suspended", "suspended",
+                   ActionSpec("View suspended accounts",
+                              "{{ base_url }}/deployment/users?filter=status%3Asuspended"),
+                   admin=True),
+    _account_event("user_account_activated", "9f5af851-8408-4e73-a7a1-c6502ba46689",
+                   "User account activated", "activated", VIEW_ACCOUNTS, admin=True),
+    _account_event("your_account_suspended", "6a2f0609-9b69-4d36-a989-9f5925b6cbff",
+                   "Your account has been suspended", "suspended", _NO_ACTION, admin=False),
+    _account_event("your_account_activated", "1a6a6bea-ee0a-43e2-9e7c-eabdb53730e4",
+                   "Your account has been activated", "activated",
+                   ActionSpec("Open {{ app_name }}", "{{ base_url }}"), admin=False),
+    EventTypeSpec(
+        key="user_one_time_passcode",
+        id=UUID("62f86a30-2330-4b61-a26d-311ff3b608cf"),
+        name="One-Time Passcode",
+        group=USERS,
+        title_template="Reset your password",
+        body_template=GREETING
+        + "Someone asked to reset the password of your account. Use the button below to "
+        "choose a new one.\n\nIf it was not you, ignore this message: nothing changes.",
+        actions=(
+            ActionSpec(
+                "Reset password",
+                "{{ base_url }}/reset-password/change?otp={{ labels.one_time_passcode }}"
+                "&email={{ user_email }}",
+            ),
+        ),
+        required_labels=("one_time_passcode",),
+        recipients=("subject_user",),
+        example_labels={"one_time_passcode": "0b1d3f5a-7c9e"},
+    ),
+]  # fmt: skip
+
+_TEMPLATES = [
+    EventTypeSpec(
+        key="template_deleted",
+        id=UUID("29a09665-2a4c-403f-9648-54301670e7be"),
+        name="Template Deleted",
+        group=TEMPLATES,
+        title_template='Template "{{ labels.name }}" deleted',
+        body_template=GREETING
+        + "The template **{{ labels.name }}** was deleted by **{{ labels.initiator }}**.",
+        actions=(ActionSpec("View templates", "{{ base_url }}/templates"),),
+        required_labels=("name", "initiator"),
+        recipients=(*TEMPLATE_ADMINS, "-initiator"),
+        example_labels={"name": "docker", "initiator": "olive"},
+    ),
+    EventTypeSpec(
+        key="template_deprecated",
+        id=UUID("f40fae84-55a2-42cd-99fa-b41c1ca64894"),
+        name="Template Deprecated",
+        group=TEMPLATES,
+        title_template='Template "{{ labels.template }}" deprecated',
+        body_template=GREETING
+        + "The template **{{ labels.template }}** in {{ labels.organization }} is deprecated: "
+        "{{ labels.message }}\n\nNo new workspaces can be created from it; your existing "
+        "workspaces keep working.",
+        actions=(
+            ActionSpec(
+                "See affected workspaces",
+                "{{ base_url }}/workspaces?filter=owner%3Ame+template%3A{{ labels.template }}",
+            ),
+            ActionSpec(
+                "View template",
+                "{{ base_url }}/templates/{{ labels.organization }}/{{ labels.template }}",
+            ),
+        ),
+        required_labels=("template", "message", "organization"),
+        recipients=("subject_user",),
+        example_labels={"template": "docker", "message": "use docker-v2", "organization": "coder"},
+    ),
+    EventTypeSpec(
+        key="report_workspace_builds_failed",
+        id=UUID("34a20db2-e9cc-4a93-b0e4-8569699d7a00"),
+        name="Report: Workspace Builds Failed",
+        group=TEMPLATES,
+        title_template="Failed workspace builds this {{ data.report_frequency | default('week') }}",
+        body_template=GREETING + "These templates had failing workspace builds over the last "
+        "{{ data.report_frequency | default('week') }}:\n\n"
+        "{% for t in data.templates | default([]) %}"
+        "- **{{ t.display_name or t.name }}**: {{ t.failed_builds }} of {{ t.total_builds }} "
+        "builds failed\n"
+        "{% for v in t.versions | default([]) %}"
+        "  - {{ v.template_version_name }}: {{ v.failed_count }} failed\n"
+        "{% endfor %}{% endfor %}",
+        actions=(ActionSpec("View workspaces", "{{ base_url }}/workspaces"),),
+        recipients=TEMPLATE_ADMINS,
+        example_data={
+            "report_frequency": "week",
+            "templates": [
+                {
+                    "name": "docker",
+                    "display_name": "Docker",
+                    "failed_builds": 3,
+                    "total_builds": 40,
+                    "versions": [
+                        {"template_version_name": "v12", "failed_count": 3, "failed_builds": []}
+                    ],
+                },
+            ],
+        },  # fmt: skip
+    ),
+    EventTypeSpec(
+        key="prebuild_resource_replaced",
+        id=UUID("89d9745a-816e-4695-a17f-3d0a229e2b8d"),
+        name="Prebuilt Workspace Resource Replaced",
+        group=TEMPLATES,
+        title_template="Prebuilt workspace {{ labels.workspace }} had resources replaced",
+        body_template=GREETING
+        + "When **{{ labels.claimant }}** claimed the prebuilt workspace **{{ labels.workspace }}** "
+        "(template {{ labels.template }}, version {{ labels.template_version }}, preset "
+        "{{ labels.preset }}), resources were replaced because immutable attributes changed. "
+        "That makes claims slow; check the template."
+        "{% if data.replacements is defined %}\n\n{% for res, attrs in data.replacements.items() %}"
+        "- `{{ res }}`: {{ attrs }}\n{% endfor %}{% endif %}",
+        actions=(
+            ActionSpec(
+                "View workspace build",
+                "{{ base_url }}/@{{ labels.claimant }}/{{ labels.workspace }}"
+                "/builds/{{ labels.workspace_build_num }}",
+            ),
+            ActionSpec(
+                "View template version",
+                "{{ base_url }}/templates/{{ labels.org }}/{{ labels.template }}"
+                "/versions/{{ labels.template_version }}",
+            ),
+        ),
+        required_labels=(
+            "org",
+            "template",
+            "template_version",
+            "preset",
+            "workspace",
+            "workspace_build_num",
+            "claimant",
+        ),  # fmt: skip
+        recipients=TEMPLATE_ADMINS,
+        example_labels={
+            "org": "coder",
+            "template": "docker",
+            "template_version": "v12",
+            "preset": "large",
+            "workspace": "prebuild-1",
+            "workspace_build_num": "2",
+            "claimant": "ann",
+        },  # fmt: skip
+        example_data={"replacements": {"docker_container.workspace": "image, env"}},
+    ),
+    EventTypeSpec(
+        key="prebuild_failure_limit_reached",
+        id=UUID("414d9331-c1fc-4761-b40c-d1f4702279eb"),
+        name="Prebuild Failure Limit Reached",
+        group=TEMPLATES,
+        title_template="Prebuilds for {{ labels.template }} / {{ labels.preset }} stopped",
+        body_template=GREETING
+        + "Prebuilt workspaces for template **{{ labels.template }}** (version "
+        "{{ labels.template_version }}, preset **{{ labels.preset }}**) failed too often and "
+        "have stopped. Fix the cause and push a new template version to resume them.",
+        actions=(
+            ActionSpec(
+                "View failed prebuilt workspaces",
+                "{{ base_url }}/workspaces?filter=owner:prebuilds+status:failed"
+                "+template:{{ labels.template }}",
+            ),
+            ActionSpec(
+                "View template version",
+                "{{ base_url }}/templates/{{ labels.org }}/{{ labels.template }}"
+                "/versions/{{ labels.template_version }}",
+            ),
+        ),
+        required_labels=("org", "template", "template_version", "preset"),
+        recipients=TEMPLATE_ADMINS,
+        example_labels={
+            "org": "coder",
+            "template": "docker",
+            "template_version": "v12",
+            "preset": "large",
+        },
+    ),
+]
+
+
+def _task_event(key: str, ident: str, name: str, state: str, detail: str) -> EventTypeSpec:
+    return EventTypeSpec(
+        key=key,
+        id=UUID(ident),
+        name=name,
+        group=TASKS,
+        title_template=f'Task "{{{{ labels.task }}}}" {state}',
+        body_template=GREETING + f"Your task **{{{{ labels.task }}}}** {detail}",
+        actions=(
+            ActionSpec(
+                "View task", "{{ base_url }}/tasks/{{ user_username }}/{{ labels.workspace }}"
+            ),
+            ActionSpec(
+                "View workspace", "{{ base_url }}/@{{ user_username }}/{{ labels.workspace }}"
+            ),
+        ),
+        required_labels=("task", "workspace"),
+        recipients=("subject_user",),
+        example_labels={"task": "Fix the flaky login test", "workspace": "agent-1"},
+    )
+
+
+_TASKS = [
+    _task_event("task_working", "bd4b7168-d05e-4e19-ad0f-3593b77aa90f", "Task Working",
+                "is working", "has started working."),
+    _task_event("task_idle", "d4a6271c-cced-4ed0-84ad-afd02a9c7799", "Task Idle",
+                "is idle", "is waiting for your input."),
+    _task_event("task_completed", "8c5a4d12-9f7e-4b3a-a1c8-6e4f2d9b5a7c", "Task Completed",
+                "completed", "finished successfully."),
+    _task_event("task_failed", "3b7e8f1a-4c2d-49a6-b5e9-7f3a1c8d6b4e", "Task Failed",
+                "failed", "failed. Check the workspace logs to see why."),
+]  # fmt: skip
+
+_OTHER = [
+    EventTypeSpec(
+        key="test_notification",
+        id=UUID("c425f63e-716a-4bf4-ae24-78348f706c3f"),
+        name="Test Notification",
+        group="Notification Events",
+        title_template="A test notification",
+        body_template="Hi{% if user_name or user_username %} {{ user_name or user_username }}"
+        "{% endif %},\n\nThis is a test notification from {{ app_name }}. "
+        "If you can read it, delivery works.",
+        actions=(
+            ActionSpec(
+                "View notification settings",
+                "{{ base_url }}/deployment/notifications?tab=settings",
+            ),
+        ),
+        recipients=("subject_user",),
+    ),
+    EventTypeSpec(
+        key="custom_notification",
+        id=UUID("39b1e189-c857-4b0c-877a-511144c18516"),
+        name="Custom Notification",
+        group="Custom Events",
+        title_template="{{ labels.custom_title }}",
+        body_template="{{ labels.custom_message }}",
+        required_labels=("custom_title", "custom_message"),
+        recipients=("subject_user",),
+        example_labels={"custom_title": "Maintenance tonight", "custom_message": "From 22:00 UTC."},
+    ),
+]
+
+CODER_EVENTS: tuple[EventTypeSpec, ...] = (*_WORKSPACE, *_USERS, *_TEMPLATES, *_TASKS, *_OTHER)

@@ -1,0 +1,79 @@
+"""Which sender delivers a claimed message: the user method's, or its channel's.
+
+Channel senders are built from the channel's stored (decrypted) config and kept until the
+channel changes; each claimed batch looks its channels up in one query.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from clarion.channels.base import Failed, Outbound, Outcome, Sender
+from clarion.channels.registry import ChannelConfigError, ChannelDeps, build_sender
+from clarion.secrets import SecretBox, SecretsError
+from clarion.store.channels import channels_by_ids
+from clarion.store.db import Database
+from clarion.store.queue import ClaimedMessage
+
+
+class _Refuse:
+    """Stands in for a channel that cannot send (deleted, disabled, unreadable config)."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    async def send(self, message: Outbound) -> Outcome:
+        return Failed(self.reason)
+
+
+class SenderRegistry:
+    def __init__(
+        self,
+        methods: Mapping[str, Sender],
+        *,
+        db: Database | None = None,
+        box: SecretBox | None = None,
+        deps: ChannelDeps | None = None,
+    ):
+        self.methods = dict(methods)
+        self.db = db
+        self.box = box
+        self.deps = deps
+        self._channels: dict[uuid.UUID, tuple[datetime, Sender]] = {}
+        self._current: dict[uuid.UUID, Sender] = {}
+
+    async def prepare(self, batch: Sequence[ClaimedMessage]) -> None:
+        """Load (or refresh) the senders of the channels this batch goes to."""
+        ids = {m.channel_id for m in batch if m.channel_id is not None}
+        if not ids or self.db is None or self.box is None or self.deps is None:
+            return
+        async with self.db.engine.connect() as conn:
+            try:
+                found = await channels_by_ids(conn, self.box, ids)
+            except SecretsError as exc:
+                self._current = {i: _Refuse(str(exc)) for i in ids}
+                return
+        for channel_id in ids:
+            channel = found.get(channel_id)
+            if channel is None:
+                self._current[channel_id] = _Refuse("the channel was deleted")
+                continue
+            if not channel.enabled:
+                self._current[channel_id] = _Refuse(f"channel {channel.name!r} is disabled")
+                continue
+            cached = self._channels.get(channel_id)
+            if cached is None or cached[0] != channel.updated_at:
+                try:
+                    sender = build_sender(channel.kind, channel.full_config, self.deps)
+                except (ChannelConfigError, ValueError) as exc:
+                    sender = _Refuse(f"channel {channel.name!r} has an invalid config: {exc}")
+                cached = (channel.updated_at, sender)
+                self._channels[channel_id] = cached
+            self._current[channel_id] = cached[1]
+
+    def for_message(self, message: ClaimedMessage) -> Sender | None:
+        if message.channel_id is not None:
+            return self._current.get(message.channel_id)
+        return self.methods.get(message.method)

@@ -1,0 +1,140 @@
+"""Markdown to sanitized HTML and to readable plain text (markdown-it-py + nh3)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+# Raw HTML off: a "<script>" in Markdown is shown as text, never passed through.
+_MD = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
+    ["table", "strikethrough"]
+)
+
+_ALLOWED_TAGS = {
+    "p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "a", "hr",
+    "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "del", "s",
+}  # fmt: skip
+_ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"style"}, "td": {"style"}}
+_URL_SCHEMES = {"http", "https", "mailto"}
+
+# CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones with meaning.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&])")
+
+
+def escape_markdown(value: str) -> str:
+    """Backslash-escape ``value`` so Markdown renders it literally (no links, emphasis, HTML)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", value)
+
+
+def markdown_to_html(markdown: str) -> str:
+    """Render Markdown and keep only safe tags, attributes and URL schemes."""
+    html = _MD.render(markdown)
+    return str(
+        nh3.clean(
+            html,
+            tags=_ALLOWED_TAGS,
+            attributes=_ALLOWED_ATTRIBUTES,
+            url_schemes=_URL_SCHEMES,
+            link_rel="noopener noreferrer",
+        )
+    ).strip()
+
+
+def _inline_text(children: list[Token] | None) -> str:
+    out: list[str] = []
+    links: list[tuple[str, int]] = []  # (href, where the link text starts)
+    for token in children or []:
+        kind = token.type
+        if kind in ("text", "code_inline", "html_inline"):
+            out.append(token.content)
+        elif kind in ("softbreak", "hardbreak"):
+            out.append("\n")
+        elif kind == "image":
+            out.append(token.content or str(token.attrGet("alt") or ""))
+        elif kind == "link_open":
+            links.append((str(token.attrGet("href") or ""), len(out)))
+        elif kind == "link_close" and links:
+            href, start = links.pop()
+            text = "".join(out[start:])
+            if href and href != text and f"mailto:{text}" != href:
+                out.append(f" ({href})")
+    return "".join(out)
+
+
+def markdown_to_text(markdown: str) -> str:
+    """Plain text for email and chat fallbacks: structure kept, markup dropped.
+
+    Lists become ``- item`` / ``1. item``, links ``text (url)``, code stays verbatim, and
+    blocks are separated by a blank line (list items and table rows by a newline).
+    """
+    blocks: list[tuple[str, bool]] = []  # (text, is a line of a list or table)
+    lists: list[list[Any]] = []  # [ordered, counter]
+    quote_depth = 0
+    item_marker: str | None = None
+    cells: list[str] = []
+    in_cell = False
+
+    def add(text: str, line_item: bool = False) -> None:
+        if quote_depth:
+            text = "\n".join(("> " * quote_depth + line).rstrip() for line in text.split("\n"))
+        blocks.append((text, line_item))
+
+    for token in _MD.parse(markdown):
+        kind = token.type
+        if kind == "bullet_list_open":
+            lists.append([False, 0])
+        elif kind == "ordered_list_open":
+            lists.append([True, int(token.attrGet("start") or 1) - 1])
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+        elif kind == "list_item_open":
+            current = lists[-1]
+            current[1] += 1
+            marker = f"{current[1]}. " if current[0] else "- "
+            item_marker = "  " * (len(lists) - 1) + marker
+        elif kind == "blockquote_open":
+            quote_depth += 1
+        elif kind == "blockquote_close":
+            quote_depth -= 1
+        elif kind in ("fence", "code_block"):
+            add(token.content.rstrip("\n"), bool(lists))
+        elif kind == "hr":
+            add("---")
+        elif kind == "tr_open":
+            cells = []
+        elif kind in ("th_open", "td_open"):
+            in_cell = True
+        elif kind in ("th_close", "td_close"):
+            in_cell = False
+        elif kind == "tr_close":
+            add(" | ".join(cells), True)
+        elif kind == "inline":
+            text = _inline_text(token.children)
+            if in_cell:
+                cells.append(text)
+                continue
+            if item_marker is not None:
+                indent = " " * len(item_marker)
+                text = item_marker + text.replace("\n", "\n" + indent)
+                item_marker = None
+                add(text, True)
+            elif lists:
+                add("  " * len(lists) + text, True)
+            else:
+                add(text)
+    return _join(blocks)
+
+
+def _join(blocks: list[tuple[str, bool]]) -> str:
+    out = ""
+    previous_line_item = False
+    for index, (text, line_item) in enumerate(blocks):
+        if index:
+            out += "\n" if (line_item and previous_line_item) else "\n\n"
+        out += text
+        previous_line_item = line_item
+    return "\n".join(line.rstrip() for line in out.strip("\n").split("\n"))

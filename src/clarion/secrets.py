@@ -1,0 +1,62 @@
+"""Secrets at rest (channel tokens, webhook URLs): Fernet, with key rotation.
+
+The key comes from ``CLARION_SECRET_KEY`` (comma-separated Fernet keys, newest first, so an
+operator can rotate: add a new key in front, and old values still decrypt), or is generated
+once into the data dir. Replicas sharing a database must share the key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+KEY_FILE = "secret.key"
+
+
+class SecretsError(RuntimeError):
+    pass
+
+
+def load_keys(secret_key: str | None, data_dir: Path) -> MultiFernet:
+    if secret_key:
+        keys = [k.strip() for k in secret_key.split(",") if k.strip()]
+    else:
+        path = data_dir / KEY_FILE
+        if not path.exists():
+            data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(Fernet.generate_key().decode() + "\n")
+        keys = [path.read_text().strip()]
+    try:
+        return MultiFernet([Fernet(k.encode()) for k in keys])
+    except ValueError as exc:
+        raise SecretsError(
+            "CLARION_SECRET_KEY must be Fernet keys (32 url-safe base64 bytes), comma-separated; "
+            "make one with: python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'"
+        ) from exc
+
+
+class SecretBox:
+    def __init__(self, keys: MultiFernet):
+        self.keys = keys
+
+    def seal(self, values: dict[str, Any]) -> str:
+        return self.keys.encrypt(json.dumps(values).encode()).decode()
+
+    def open(self, token: str | None) -> dict[str, Any]:
+        if not token:
+            return {}
+        try:
+            opened: dict[str, Any] = json.loads(self.keys.decrypt(token.encode()))
+        except InvalidToken as exc:
+            raise SecretsError(
+                "a stored secret does not decrypt with CLARION_SECRET_KEY: "
+                "was the key changed without keeping the old one?"
+            ) from exc
+        return opened

@@ -1,0 +1,143 @@
+"""Team channels: a destination (kind + config), the event types it receives, and a switch.
+
+Secret config fields are sealed with Fernet (:mod:`clarion.secrets`) before they reach the
+database; this module stores and returns them sealed or opened, never logs them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clarion.secrets import SecretBox
+from clarion.store.tables import channels
+
+
+@dataclass(frozen=True)
+class Channel:
+    id: uuid.UUID
+    name: str
+    kind: str
+    config: dict[str, Any]  # public fields only
+    secrets: dict[str, Any]  # opened secret fields: never serialise these
+    events: list[str]
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def full_config(self) -> dict[str, Any]:
+        return {**self.config, **self.secrets}
+
+
+def _channel(row: Any, box: SecretBox) -> Channel:
+    m = row._mapping
+    return Channel(
+        id=m["id"],
+        name=m["name"],
+        kind=m["kind"],
+        config=dict(m["config"] or {}),
+        secrets=box.open(m["secrets"]),
+        events=list(m["events"] or []),
+        enabled=bool(m["enabled"]),
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
+
+
+async def create_channel(
+    conn: AsyncConnection,
+    box: SecretBox,
+    *,
+    name: str,
+    kind: str,
+    config: dict[str, Any],
+    secrets: dict[str, Any],
+    events: Iterable[str],
+    enabled: bool,
+) -> Channel:
+    now = datetime.now(UTC)
+    channel_id = uuid.uuid4()
+    await conn.execute(
+        channels.insert().values(
+            id=channel_id, name=name, kind=kind, config=config,
+            secrets=box.seal(secrets) if secrets else None,
+            events=sorted(set(events)), enabled=enabled, created_at=now, updated_at=now,
+        )
+    )  # fmt: skip
+    found = await get_channel(conn, box, channel_id)
+    assert found is not None
+    return found
+
+
+async def get_channel(
+    conn: AsyncConnection, box: SecretBox, channel_id: uuid.UUID
+) -> Channel | None:
+    row = (await conn.execute(sa.select(channels).where(channels.c.id == channel_id))).first()
+    return _channel(row, box) if row else None
+
+
+async def list_channels(conn: AsyncConnection, box: SecretBox) -> list[Channel]:
+    rows = (await conn.execute(sa.select(channels).order_by(channels.c.name))).all()
+    return [_channel(r, box) for r in rows]
+
+
+async def channels_by_ids(
+    conn: AsyncConnection, box: SecretBox, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Channel]:
+    ids = list(set(ids))
+    if not ids:
+        return {}
+    rows = (await conn.execute(sa.select(channels).where(channels.c.id.in_(ids)))).all()
+    return {c.id: c for c in (_channel(r, box) for r in rows)}
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    id: uuid.UUID
+    name: str
+    kind: str
+
+
+async def subscribed_channels(conn: AsyncConnection, event_type: str) -> list[ChannelRef]:
+    """Enabled channels subscribed to ``event_type`` (a handful: filtered here, not in SQL)."""
+    query = (
+        sa.select(channels.c.id, channels.c.name, channels.c.kind, channels.c.events)
+        .where(channels.c.enabled.is_(True))
+        .order_by(channels.c.name)
+    )
+    rows = (await conn.execute(query)).all()
+    return [ChannelRef(r.id, r.name, r.kind) for r in rows if event_type in (r.events or [])]
+
+
+async def update_channel(
+    conn: AsyncConnection,
+    box: SecretBox,
+    channel_id: uuid.UUID,
+    *,
+    secrets: dict[str, Any] | None = None,
+    **changes: Any,
+) -> Channel | None:
+    values = dict(changes)
+    if "events" in values:
+        values["events"] = sorted(set(values["events"]))
+    if secrets is not None:
+        values["secrets"] = box.seal(secrets) if secrets else None
+    values["updated_at"] = datetime.now(UTC)
+    result = await conn.execute(
+        channels.update().where(channels.c.id == channel_id).values(**values)
+    )
+    if not result.rowcount:
+        return None
+    return await get_channel(conn, box, channel_id)
+
+
+async def delete_channel(conn: AsyncConnection, channel_id: uuid.UUID) -> bool:
+    result = await conn.execute(channels.delete().where(channels.c.id == channel_id))
+    return bool(result.rowcount)

@@ -1,0 +1,121 @@
+"""The custom webhook channel: routing by subscription, signing, secrets kept secret, Test Connection."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+import sqlalchemy as sa
+
+from clarion.store.tables import channels
+from tests.fakes.sink import HttpSink, Reply
+
+SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
+LABELS = {"project": "shop", "application": "api", "application_type": "application",
+          "error_message": "exit 1 <b>boom</b>", "build_url": "https://ci.example.com/b/1"}  # fmt: skip
+
+
+async def _create_channel(running, sink: HttpSink, **extra) -> dict:
+    body = {
+        "name": "ops hook",
+        "kind": "webhook",
+        "config": {"endpoint": sink.url + "/in", "headers": {"Authorization": "Bearer t0ps3cret"},
+                   "secret": SECRET},
+        "events": ["deploy_failed"],
+        **extra,
+    }  # fmt: skip
+    status, channel = await running.call("POST", "/api/v1/channels", json=body)
+    assert status == 201, channel
+    return dict(channel)
+
+
+async def test_subscribed_channel_receives_signed_event(start_server, sink: HttpSink) -> None:
+    running = await start_server()
+    channel = await _create_channel(running, sink)
+    assert channel["config"]["secret"] == {"set": True}
+    assert channel["config"]["headers"] == {"set": True}
+    assert "t0ps3cret" not in str(channel) and SECRET not in str(channel)
+
+    status, event = await running.call(
+        "POST", "/api/v1/events", json={"type": "deploy_failed", "labels": LABELS}
+    )
+    assert status == 202, event
+    [queued] = event["messages"]
+    assert queued["method"] == "channel:webhook" and queued["recipient"] == "ops hook"
+    [request] = await sink.wait_for(1)
+    await running.wait_status(queued["id"], {"sent"})
+    assert request.headers["Authorization"] == "Bearer t0ps3cret"
+    assert request.headers["webhook-id"] == queued["id"]
+    signed = f"{queued['id']}.{request.headers['webhook-timestamp']}.".encode() + request.body
+    expected = base64.b64encode(hmac.new(b"k" * 32, signed, hashlib.sha256).digest()).decode()
+    assert request.headers["webhook-signature"] == f"v1,{expected}"
+    body = request.json()
+    assert body["type"] == "deploy_failed"
+    assert body["data"]["labels"] == LABELS and "exit 1" in body["data"]["message"]
+
+    # Not subscribed: nothing for the channel.
+    _, other = await running.call("POST", "/api/v1/events", json={
+        "type": "deploy_succeeded",
+        "labels": {k: v for k, v in LABELS.items() if k != "error_message"},
+    })  # fmt: skip
+    assert [m for m in other["messages"] if m["method"].startswith("channel:")] == []
+
+    # Secrets are sealed in the database and never come back from the API.
+    async with running.service.db.engine.connect() as conn:
+        row = (await conn.execute(sa.select(channels))).one()
+    assert "t0ps3cret" not in str(row.config) and "t0ps3cret" not in (row.secrets or "")
+    for path in ("/api/v1/channels", f"/api/v1/channels/{channel['id']}"):
+        _, shown = await running.call("GET", path)
+        assert "t0ps3cret" not in str(shown) and SECRET not in str(shown)
+
+
+async def test_update_keeps_secrets_left_out_and_disable_stops_routing(start_server, sink) -> None:
+    running = await start_server()
+    channel = await _create_channel(running, sink)
+    status, updated = await running.call(
+        "PATCH", f"/api/v1/channels/{channel['id']}",
+        json={"config": {"endpoint": sink.url + "/moved"}, "events": ["deploy_failed", "deploy_succeeded"]},
+    )  # fmt: skip
+    assert status == 200, updated
+    assert updated["config"]["secret"] == {"set": True} and updated["config"]["endpoint"].endswith(
+        "/moved"
+    )
+    status, result = await running.call("POST", f"/api/v1/channels/{channel['id']}/test")
+    assert (status, result["ok"]) == (200, True)
+    [request] = await sink.wait_for(1)
+    assert request.path == "/moved" and request.headers["Authorization"] == "Bearer t0ps3cret"
+
+    await running.call("PATCH", f"/api/v1/channels/{channel['id']}", json={"enabled": False})
+    _, event = await running.call(
+        "POST", "/api/v1/events", json={"type": "deploy_failed", "labels": LABELS}
+    )
+    assert event["messages"] == []
+
+
+async def test_connection_test_reports_provider_errors_and_bad_config(start_server, sink) -> None:
+    sink.responder = lambda n, r: Reply(401, '{"error": "invalid token"}')
+    running = await start_server(dispatch=False)
+    status, result = await running.call(
+        "POST", "/api/v1/channels/test", json={"kind": "webhook", "config": {"endpoint": sink.url}}
+    )
+    assert status == 200 and result["ok"] is False
+    assert "401" in result["detail"] and "invalid token" in result["detail"]
+
+    status, result = await running.call(
+        "POST", "/api/v1/channels/test", json={"kind": "webhook", "config": {"endpoint": "ftp://x"}}
+    )
+    assert status == 422 and "config.endpoint" in result["detail"]
+    status, result = await running.call(
+        "POST", "/api/v1/channels/test", json={"kind": "pigeon", "config": {}}
+    )
+    assert status == 422 and "pigeon" in result["detail"]
+    status, kinds = await running.call("GET", "/api/v1/channels/kinds")
+    webhook = next(k for k in kinds["items"] if k["kind"] == "webhook")
+    assert webhook["config_schema"]["properties"]["secret"]["writeOnly"] is True
+    status, result = await running.call(
+        "POST",
+        "/api/v1/channels",
+        json={"name": "x", "kind": "webhook", "config": {"endpoint": sink.url}, "events": ["nope"]},
+    )
+    assert status == 422 and "nope" in result["detail"]
