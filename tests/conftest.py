@@ -179,9 +179,12 @@ async def start_server(
         settings = make_settings(**overrides)
         service = Service(settings, dispatch=dispatch)
         config = uvicorn.Config(
-            create_app(service), host="127.0.0.1", port=settings.port, log_level="warning",
+            create_app(service),
+            host="127.0.0.1",
+            port=settings.port,
+            log_level="warning",
             lifespan="on",
-        )  # fmt: skip
+        )
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())
         while not server.started:

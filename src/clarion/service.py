@@ -13,16 +13,16 @@ from clarion import metrics
 from clarion.channels.base import Sender
 from clarion.channels.http import HttpClient
 from clarion.channels.inbox import InboxSender
+from clarion.channels.registry import ChannelDeps
 from clarion.channels.smtp import SmtpConfig, SmtpSender
 from clarion.channels.webhook import CoderWebhookSender
 from clarion.config import Settings
 from clarion.intake.catalog import BUILTIN_EVENT_TYPES
 from clarion.intake.events import IntakeConfig
-from clarion.channels.registry import ChannelDeps
 from clarion.queue.dispatcher import Dispatcher
+from clarion.queue.retry import RetryPolicy
 from clarion.queue.senders import SenderRegistry
 from clarion.secrets import SecretBox, load_keys
-from clarion.queue.retry import RetryPolicy
 from clarion.store.db import Database
 from clarion.store.event_types import sync_builtin_event_types
 from clarion.store.migrate import migrate

@@ -119,12 +119,19 @@ async def test_paused_keeps_messages_pending_until_resumed(start_server, sink: H
     assert (status, body) == (200, {"paused": True})
     ids = [(await _post_deleted(running))["messages"][0]["id"]]
     ids += [
-        (await running.call("POST", "/api/v1/events", json={
-            "type": "workspace_deleted", "user_email": "ann@example.com",
-            "labels": {"name": f"ws{i}", "reason": "r", "initiator": "i"},
-        }))[1]["messages"][0]["id"]
+        (
+            await running.call(
+                "POST",
+                "/api/v1/events",
+                json={
+                    "type": "workspace_deleted",
+                    "user_email": "ann@example.com",
+                    "labels": {"name": f"ws{i}", "reason": "r", "initiator": "i"},
+                },
+            )
+        )[1]["messages"][0]["id"]
         for i in range(3)
-    ]  # fmt: skip
+    ]
     started = time.monotonic()
     while time.monotonic() - started < 1.5:
         for message_id in ids:
@@ -167,10 +174,15 @@ async def test_message_log_filters_and_pages(start_server, sink: HttpSink) -> No
     running = await start_server(webhook_endpoint=sink.url)
     await running.create_user("ann@example.com")
     for i in range(5):
-        await running.call("POST", "/api/v1/events", json={
-            "type": "workspace_deleted", "user_email": "ann@example.com",
-            "labels": {"name": f"ws{i}", "reason": "r", "initiator": "i"},
-        })  # fmt: skip
+        await running.call(
+            "POST",
+            "/api/v1/events",
+            json={
+                "type": "workspace_deleted",
+                "user_email": "ann@example.com",
+                "labels": {"name": f"ws{i}", "reason": "r", "initiator": "i"},
+            },
+        )
     await sink.wait_for(5)
     seen: list[str] = []
     cursor = None

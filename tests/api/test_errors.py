@@ -23,19 +23,39 @@ async def test_bad_events_are_refused_and_store_nothing(start_server) -> None:
     labels = {"name": "dev", "reason": "r", "initiator": "i"}
     cases = [
         ({"type": "no_such_event", "user_email": "ann@example.com"}, 422, "no_such_event"),
-        ({"type": "workspace_deleted", "user_email": "ann@example.com", "labels": {"name": "x"}},
-         422, "'reason'"),
-        ({"type": "workspace_deleted", "user_email": "nobody@example.com", "labels": labels},
-         422, "nobody@example.com"),
-        ({"type": "workspace_deleted", "user_id": str(uuid.uuid4()), "labels": labels},
-         422, "user_id"),
+        (
+            {"type": "workspace_deleted", "user_email": "ann@example.com", "labels": {"name": "x"}},
+            422,
+            "'reason'",
+        ),
+        (
+            {"type": "workspace_deleted", "user_email": "nobody@example.com", "labels": labels},
+            422,
+            "nobody@example.com",
+        ),
+        (
+            {"type": "workspace_deleted", "user_id": str(uuid.uuid4()), "labels": labels},
+            422,
+            "user_id",
+        ),
         ({"type": "workspace_deleted", "labels": labels}, 422, "user_id or user_email"),
-        ({"type": "workspace_deleted", "user_email": "ann@example.com", "labels": {"name": 5}},
-         422, "labels.name"),
-        ({"type": "workspace_deleted", "user_email": "ann@example.com", "labels": labels,
-          "surprise": True}, 422, "surprise"),
+        (
+            {"type": "workspace_deleted", "user_email": "ann@example.com", "labels": {"name": 5}},
+            422,
+            "labels.name",
+        ),
+        (
+            {
+                "type": "workspace_deleted",
+                "user_email": "ann@example.com",
+                "labels": labels,
+                "surprise": True,
+            },
+            422,
+            "surprise",
+        ),
         ({"user_email": "ann@example.com"}, 422, "type"),
-    ]  # fmt: skip
+    ]
     for body, expected_status, fragment in cases:
         status, answer = await running.call("POST", "/api/v1/events", json=body)
         assert status == expected_status, (body, answer)
@@ -46,9 +66,11 @@ async def test_bad_events_are_refused_and_store_nothing(start_server) -> None:
 async def test_malformed_json_is_a_400(start_server) -> None:
     running = await start_server(dispatch=False)
     status, answer = await running.call(
-        "POST", "/api/v1/events", data=b'{"type": "workspace_deleted",',
+        "POST",
+        "/api/v1/events",
+        data=b'{"type": "workspace_deleted",',
         headers={"Content-Type": "application/json"},
-    )  # fmt: skip
+    )
     assert status == 400 and "malformed JSON" in answer["detail"]
 
 
@@ -67,8 +89,11 @@ async def test_batch_is_all_or_nothing(start_server) -> None:
     running = await start_server(dispatch=False)
     await running.create_user("ann@example.com")
     before = await _count(running)
-    good = {"type": "workspace_deleted", "user_email": "ann@example.com",
-            "labels": {"name": "dev", "reason": "r", "initiator": "i"}}  # fmt: skip
+    good = {
+        "type": "workspace_deleted",
+        "user_email": "ann@example.com",
+        "labels": {"name": "dev", "reason": "r", "initiator": "i"},
+    }
     status, answer = await running.call(
         "POST", "/api/v1/events/batch", json={"events": [good, {**good, "type": "nope"}]}
     )

@@ -20,10 +20,14 @@ async def test_inbox_stream_pushes_new_messages_within_a_second(start_server) ->
         await stream.content.readline()
         posted = time.monotonic()
         status, body = await running.call(
-            "POST", "/api/v1/events",
-            json={"type": "workspace_deleted", "user_email": "ann@example.com",
-                  "labels": {"name": "dev", "reason": "idle", "initiator": "ops"}},
-        )  # fmt: skip
+            "POST",
+            "/api/v1/events",
+            json={
+                "type": "workspace_deleted",
+                "user_email": "ann@example.com",
+                "labels": {"name": "dev", "reason": "idle", "initiator": "ops"},
+            },
+        )
         assert status == 202
         lines: list[str] = []
         while not lines or lines[-1] != "":

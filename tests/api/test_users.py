@@ -48,9 +48,10 @@ async def test_members_see_only_their_own_messages(start_server) -> None:
     labels = {"name": "dev", "reason": "r", "initiator": "i"}
     for email in ("ann@example.com", "bob@example.com"):
         status, _ = await running.call(
-            "POST", "/api/v1/events",
+            "POST",
+            "/api/v1/events",
             json={"type": "workspace_deleted", "user_email": email, "labels": labels},
-        )  # fmt: skip
+        )
         assert status == 202
     status, page = await running.call("GET", "/api/v1/messages", token=token["token"])
     assert status == 200
@@ -61,6 +62,7 @@ async def test_members_see_only_their_own_messages(start_server) -> None:
         "GET", f"/api/v1/messages/{bob_message['id']}", token=token["token"]
     )
     assert status == 404
-    status, _ = await running.call("POST", "/api/v1/events", token=token["token"],
-                                   json={"type": "test_notification"})  # fmt: skip
+    status, _ = await running.call(
+        "POST", "/api/v1/events", token=token["token"], json={"type": "test_notification"}
+    )
     assert status == 403

@@ -1,4 +1,4 @@
-"""The custom webhook channel: routing by subscription, signing, secrets kept secret, Test Connection."""
+"""The custom webhook channel: subscriptions, signing, secrets kept secret, Test Connection."""
 
 from __future__ import annotations
 
@@ -7,24 +7,32 @@ import hashlib
 import hmac
 
 import sqlalchemy as sa
-
-from clarion.store.tables import channels
 from tests.fakes.sink import HttpSink, Reply
 
+from clarion.store.tables import channels
+
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
-LABELS = {"project": "shop", "application": "api", "application_type": "application",
-          "error_message": "exit 1 <b>boom</b>", "build_url": "https://ci.example.com/b/1"}  # fmt: skip
+LABELS = {
+    "project": "shop",
+    "application": "api",
+    "application_type": "application",
+    "error_message": "exit 1 <b>boom</b>",
+    "build_url": "https://ci.example.com/b/1",
+}
 
 
 async def _create_channel(running, sink: HttpSink, **extra) -> dict:
     body = {
         "name": "ops hook",
         "kind": "webhook",
-        "config": {"endpoint": sink.url + "/in", "headers": {"Authorization": "Bearer t0ps3cret"},
-                   "secret": SECRET},
+        "config": {
+            "endpoint": sink.url + "/in",
+            "headers": {"Authorization": "Bearer t0ps3cret"},
+            "secret": SECRET,
+        },
         "events": ["deploy_failed"],
         **extra,
-    }  # fmt: skip
+    }
     status, channel = await running.call("POST", "/api/v1/channels", json=body)
     assert status == 201, channel
     return dict(channel)
@@ -55,10 +63,14 @@ async def test_subscribed_channel_receives_signed_event(start_server, sink: Http
     assert body["data"]["labels"] == LABELS and "exit 1" in body["data"]["message"]
 
     # Not subscribed: nothing for the channel.
-    _, other = await running.call("POST", "/api/v1/events", json={
-        "type": "deploy_succeeded",
-        "labels": {k: v for k, v in LABELS.items() if k != "error_message"},
-    })  # fmt: skip
+    _, other = await running.call(
+        "POST",
+        "/api/v1/events",
+        json={
+            "type": "deploy_succeeded",
+            "labels": {k: v for k, v in LABELS.items() if k != "error_message"},
+        },
+    )
     assert [m for m in other["messages"] if m["method"].startswith("channel:")] == []
 
     # Secrets are sealed in the database and never come back from the API.
@@ -74,9 +86,13 @@ async def test_update_keeps_secrets_left_out_and_disable_stops_routing(start_ser
     running = await start_server()
     channel = await _create_channel(running, sink)
     status, updated = await running.call(
-        "PATCH", f"/api/v1/channels/{channel['id']}",
-        json={"config": {"endpoint": sink.url + "/moved"}, "events": ["deploy_failed", "deploy_succeeded"]},
-    )  # fmt: skip
+        "PATCH",
+        f"/api/v1/channels/{channel['id']}",
+        json={
+            "config": {"endpoint": sink.url + "/moved"},
+            "events": ["deploy_failed", "deploy_succeeded"],
+        },
+    )
     assert status == 200, updated
     assert updated["config"]["secret"] == {"set": True} and updated["config"]["endpoint"].endswith(
         "/moved"

@@ -12,9 +12,10 @@ LABELS = {"name": "dev", "reason": "idle for 30 days", "initiator": "autobuild"}
 
 async def _send(running) -> str:
     status, body = await running.call(
-        "POST", "/api/v1/events",
+        "POST",
+        "/api/v1/events",
         json={"type": "workspace_deleted", "user_email": "ann@example.com", "labels": LABELS},
-    )  # fmt: skip
+    )
     assert status == 202, body
     return str(body["messages"][0]["id"])
 
@@ -31,9 +32,10 @@ async def test_plain_smtp_delivers_multipart_email(start_server) -> None:
     controller, handler = start_smtp()
     try:
         running = await start_server(
-            method="smtp", email_from="Clarion <clarion@example.com>",
+            method="smtp",
+            email_from="Clarion <clarion@example.com>",
             email_smarthost=f"127.0.0.1:{controller.port}",
-        )  # fmt: skip
+        )
         await running.create_user("ann@example.com", name="Ann Example")
         message_id = await _send(running)
         await running.wait_status(message_id, {"sent"})
@@ -62,11 +64,14 @@ async def test_starttls_with_auth(start_server, tmp_path) -> None:
     )
     try:
         running = await start_server(
-            method="smtp", email_from="clarion@example.com",
-            email_smarthost=f"127.0.0.1:{controller.port}", email_tls_starttls=True,
-            email_tls_ca_file=str(certs.ca_file), email_auth_username="mailer",
+            method="smtp",
+            email_from="clarion@example.com",
+            email_smarthost=f"127.0.0.1:{controller.port}",
+            email_tls_starttls=True,
+            email_tls_ca_file=str(certs.ca_file),
+            email_auth_username="mailer",
             email_auth_password="s3cret",
-        )  # fmt: skip
+        )
         await running.create_user("ann@example.com")
         message_id = await _send(running)
         await running.wait_status(message_id, {"sent"})
@@ -80,16 +85,20 @@ async def test_starttls_with_auth(start_server, tmp_path) -> None:
 async def test_wrong_password_fails_permanently_naming_auth(start_server, tmp_path) -> None:
     certs = make_certificates(tmp_path / "certs")
     controller, handler = start_smtp(
-        tls_context=certs.server_context(), require_starttls=True,
+        tls_context=certs.server_context(),
+        require_starttls=True,
         auth=Authenticator("mailer", "s3cret"),
-    )  # fmt: skip
+    )
     try:
         running = await start_server(
-            method="smtp", email_from="clarion@example.com",
-            email_smarthost=f"127.0.0.1:{controller.port}", email_tls_starttls=True,
-            email_tls_ca_file=str(certs.ca_file), email_auth_username="mailer",
+            method="smtp",
+            email_from="clarion@example.com",
+            email_smarthost=f"127.0.0.1:{controller.port}",
+            email_tls_starttls=True,
+            email_tls_ca_file=str(certs.ca_file),
+            email_auth_username="mailer",
             email_auth_password="wrong",
-        )  # fmt: skip
+        )
         await running.create_user("ann@example.com")
         message_id = await _send(running)
         message = await running.wait_status(message_id, {"permanent_failure"})
@@ -103,9 +112,11 @@ async def test_transient_smtp_reply_is_retried_and_permanent_is_not(start_server
     controller, handler = start_smtp()
     try:
         running = await start_server(
-            method="smtp", email_from="clarion@example.com", retry_interval="1h",
+            method="smtp",
+            email_from="clarion@example.com",
+            retry_interval="1h",
             email_smarthost=f"127.0.0.1:{controller.port}",
-        )  # fmt: skip
+        )
         await running.create_user("ann@example.com")
         handler.reply = "451 4.3.0 mailbox busy, try later"
         message = await running.wait_status(await _send(running), {"temporary_failure"})

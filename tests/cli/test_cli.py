@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import free_port
 
 TOKEN = "cli-test-admin-token"
@@ -33,8 +32,11 @@ def server(tmp_path: Path) -> Iterator[dict[str, str]]:
     env.pop("CLARION_DATABASE_URL", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "clarion", "server", "--http-address", f"127.0.0.1:{port}"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -56,9 +58,12 @@ def server(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 def clarion(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "clarion", *args], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "clarion", *args],
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=60,
-    )  # fmt: skip
+    )
     if ok:
         assert result.returncode == 0, result.stdout + result.stderr
     return result
@@ -72,9 +77,19 @@ def test_cli_drives_a_running_server(server: dict[str, str]) -> None:
     assert {u["email"] for u in users} >= {"owner@example.com", "ann@example.com"}
 
     sent = clarion(
-        env, "--json", "send", "workspace_deleted", "--user", "ann@example.com",
-        "--label", "name=dev", "--label", "reason=idle", "--label", "initiator=ops",
-    )  # fmt: skip
+        env,
+        "--json",
+        "send",
+        "workspace_deleted",
+        "--user",
+        "ann@example.com",
+        "--label",
+        "name=dev",
+        "--label",
+        "reason=idle",
+        "--label",
+        "initiator=ops",
+    )
     event = json.loads(sent.stdout)
     assert event["messages"][0]["method"] == "inbox"
 

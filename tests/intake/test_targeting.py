@@ -36,9 +36,10 @@ async def test_user_suspension_reaches_admins_and_the_user(start_server) -> None
 
     # A suspended user receives nothing else.
     status, body = await running.call(
-        "POST", "/api/v1/events",
+        "POST",
+        "/api/v1/events",
         json={"type": "workspace_deleted", "user_email": "mel@example.com", "labels": LABELS},
-    )  # fmt: skip
+    )
     assert status == 202 and body["messages"] == []
 
 

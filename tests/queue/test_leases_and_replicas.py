@@ -14,10 +14,13 @@ from clarion.store.queue import claim_due_messages
 
 async def _enqueue(running, count: int) -> list[str]:
     events = [
-        {"type": "workspace_deleted", "user_email": "ann@example.com",
-         "labels": {"name": f"ws{i}", "reason": "r", "initiator": "i"}}
+        {
+            "type": "workspace_deleted",
+            "user_email": "ann@example.com",
+            "labels": {"name": f"ws{i}", "reason": "r", "initiator": "i"},
+        }
         for i in range(count)
-    ]  # fmt: skip
+    ]
     ids: list[str] = []
     for start in range(0, count, 500):
         status, body = await running.call(

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clarion.channels.base import Outbound, Outcome
 from clarion.channels.http import HttpClient, check_url_syntax
-from clarion.channels.registry import ChannelDeps, ChannelKind
+from clarion.channels.registry import ChannelKind
 
 
 class CustomWebhookConfig(BaseModel):
@@ -50,7 +50,7 @@ def signing_key(secret: str) -> bytes:
     except (binascii.Error, ValueError):
         raise ValueError("secret must be 'whsec_' followed by base64") from None
     if not 16 <= len(key) <= 64:
-        raise ValueError("secret must decode to 16–64 bytes")
+        raise ValueError("secret must decode to 16 to 64 bytes")
     return key
 
 

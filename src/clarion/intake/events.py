@@ -180,12 +180,18 @@ async def enqueue_event(
         )
         rows.append(
             new_message_row(
-                event_id=event_id, event_type=event_type.key, method=method,
-                recipient=user.email, payload=_payload(event_type, event, rendered, user),
-                content=rendered, now=now, user_id=user.id, inhibited_reason=reason,
+                event_id=event_id,
+                event_type=event_type.key,
+                method=method,
+                recipient=user.email,
+                payload=_payload(event_type, event, rendered, user),
+                content=rendered,
+                now=now,
+                user_id=user.id,
+                inhibited_reason=reason,
                 dedupe_hash=dedupe,
             )
-        )  # fmt: skip
+        )
 
     for channel in await subscribed_channels(conn, event_type.key):
         rendered = _render(event_type, event, None, config, prefix)
@@ -197,12 +203,18 @@ async def enqueue_event(
         dedupe = _dedupe_hash(event_type, f"channel:{channel.id}", channel.kind, event, now)
         rows.append(
             new_message_row(
-                event_id=event_id, event_type=event_type.key, method=f"channel:{channel.kind}",
-                recipient=channel.name, payload=_payload(event_type, event, rendered, None),
-                content=rendered, now=now, channel_id=channel.id, inhibited_reason=reason,
+                event_id=event_id,
+                event_type=event_type.key,
+                method=f"channel:{channel.kind}",
+                recipient=channel.name,
+                payload=_payload(event_type, event, rendered, None),
+                content=rendered,
+                now=now,
+                channel_id=channel.id,
+                inhibited_reason=reason,
                 dedupe_hash=dedupe,
             )
-        )  # fmt: skip
+        )
 
     await conn.execute(
         events.insert().values(

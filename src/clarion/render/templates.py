@@ -27,10 +27,20 @@ from clarion.render.markdown import escape_markdown, markdown_to_html, markdown_
 
 VARIABLES = frozenset(
     {
-        "labels", "data", "user_id", "user_email", "user_name", "user_username",
-        "template_id", "template_name", "base_url", "app_name", "logo_url", "current_year",
+        "labels",
+        "data",
+        "user_id",
+        "user_email",
+        "user_name",
+        "user_username",
+        "template_id",
+        "template_name",
+        "base_url",
+        "app_name",
+        "logo_url",
+        "current_year",
     }
-)  # fmt: skip
+)
 # Characters left alone when a value goes into a URL: whatever may legitimately appear in one,
 # so a label holding a whole link (a build URL) still works; spaces, quotes, <> are encoded.
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"

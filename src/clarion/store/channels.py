@@ -66,11 +66,17 @@ async def create_channel(
     channel_id = uuid.uuid4()
     await conn.execute(
         channels.insert().values(
-            id=channel_id, name=name, kind=kind, config=config,
+            id=channel_id,
+            name=name,
+            kind=kind,
+            config=config,
             secrets=box.seal(secrets) if secrets else None,
-            events=sorted(set(events)), enabled=enabled, created_at=now, updated_at=now,
+            events=sorted(set(events)),
+            enabled=enabled,
+            created_at=now,
+            updated_at=now,
         )
-    )  # fmt: skip
+    )
     found = await get_channel(conn, box, channel_id)
     assert found is not None
     return found

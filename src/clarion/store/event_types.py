@@ -16,23 +16,35 @@ from clarion.store.tables import event_types
 
 
 class _ActionLike(Protocol):
-    label: str
-    url: str
+    @property
+    def label(self) -> str: ...
+    @property
+    def url(self) -> str: ...
 
 
 class EventTypeDefinition(Protocol):
-    """What the catalog provides for each built-in type."""
+    """What the catalog provides for each built-in type (read-only: frozen dataclasses)."""
 
-    key: str
-    id: uuid.UUID
-    name: str
-    group: str
-    title_template: str
-    body_template: str
-    actions: Sequence[_ActionLike]
-    required_labels: Sequence[str]
-    recipients: Sequence[str]
-    enabled_by_default: bool
+    @property
+    def key(self) -> str: ...
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def group(self) -> str: ...
+    @property
+    def title_template(self) -> str: ...
+    @property
+    def body_template(self) -> str: ...
+    @property
+    def actions(self) -> Sequence[_ActionLike]: ...
+    @property
+    def required_labels(self) -> Sequence[str]: ...
+    @property
+    def recipients(self) -> Sequence[str]: ...
+    @property
+    def enabled_by_default(self) -> bool: ...
 
 
 @dataclass(frozen=True)

@@ -92,9 +92,15 @@ async def create(body: ChannelCreate, service: ServiceDep, principal: AdminDep) 
     try:
         async with service.db.begin() as conn:
             channel = await store.create_channel(
-                conn, service.secret_box, name=body.name, kind=body.kind, config=public,
-                secrets=secret, events=body.events, enabled=body.enabled,
-            )  # fmt: skip
+                conn,
+                service.secret_box,
+                name=body.name,
+                kind=body.kind,
+                config=public,
+                secrets=secret,
+                events=body.events,
+                enabled=body.enabled,
+            )
     except IntegrityError:
         raise HTTPException(409, f"a channel named {body.name!r} already exists") from None
     return channel_view(channel)

@@ -73,10 +73,14 @@ async def create_type(
         async with service.db.begin() as conn:
             await conn.execute(
                 table.insert().values(
-                    id=uuid.uuid4(), enabled=True, kind="custom", created_at=now, updated_at=now,
+                    id=uuid.uuid4(),
+                    enabled=True,
+                    kind="custom",
+                    created_at=now,
+                    updated_at=now,
                     **values,
                 )
-            )  # fmt: skip
+            )
             created = await store.get_event_type(conn, body.key)
     except IntegrityError:
         raise HTTPException(409, f"event type {body.key!r} already exists") from None

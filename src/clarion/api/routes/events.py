@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter
-from fastapi import Response
+from fastapi import APIRouter, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clarion.api.deps import AdminDep, Principal, ServiceDep

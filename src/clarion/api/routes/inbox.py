@@ -24,11 +24,13 @@ HEARTBEAT_SECONDS = 15.0
 
 def _inbox_query(user_id: uuid.UUID) -> Any:
     return sa.select(
-        messages.c.id, messages.c.event_type, messages.c.content, messages.c.read_at,
-        messages.c.created_at, messages.c.sent_at,
-    ).where(
-        messages.c.user_id == user_id, messages.c.method == "inbox", messages.c.status == SENT
-    )  # fmt: skip
+        messages.c.id,
+        messages.c.event_type,
+        messages.c.content,
+        messages.c.read_at,
+        messages.c.created_at,
+        messages.c.sent_at,
+    ).where(messages.c.user_id == user_id, messages.c.method == "inbox", messages.c.status == SENT)
 
 
 def _item(row: Any) -> dict[str, Any]:

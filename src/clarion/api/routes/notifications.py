@@ -33,9 +33,11 @@ async def send_test(service: ServiceDep, principal: PrincipalDep) -> dict[str, A
     user = require_user(principal)
     async with service.db.begin() as conn:
         result = await enqueue_event(
-            conn, EventInput(type="test_notification", user_id=user.id), service.intake_config,
+            conn,
+            EventInput(type="test_notification", user_id=user.id),
+            service.intake_config,
             created_by=user.id,
-        )  # fmt: skip
+        )
         await service.db.notify_dispatch(conn)
     service.db.wake_local()
     return result.to_dict()

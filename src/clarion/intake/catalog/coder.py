@@ -67,7 +67,8 @@ _WORKSPACE = [
         id=UUID("2faeee0f-26cb-4e96-821c-85ccb9f71513"),
         name="Workspace Manual Build Failed",
         group=WS,
-        title_template='Workspace "{{ labels.name }}" build #{{ labels.workspace_build_number }} failed',
+        title_template='Workspace "{{ labels.name }}" build '
+        "#{{ labels.workspace_build_number }} failed",
         body_template=GREETING
         + "A build of **{{ labels.workspace_owner_username }}/{{ labels.name }}** started by "
         "**{{ labels.initiator }}** failed.\n\n"
@@ -88,7 +89,7 @@ _WORKSPACE = [
             "initiator",
             "workspace_build_number",
             "workspace_owner_username",
-        ),  # fmt: skip
+        ),
         recipients=TEMPLATE_ADMINS,
         example_labels={
             "name": "dev",
@@ -97,7 +98,7 @@ _WORKSPACE = [
             "initiator": "ann",
             "workspace_build_number": "7",
             "workspace_owner_username": "ann",
-        },  # fmt: skip
+        },
     ),
     EventTypeSpec(
         key="workspace_autoupdated",
@@ -118,7 +119,7 @@ _WORKSPACE = [
             "name": "dev",
             "template_version_name": "v13",
             "template_version_message": "Go 1.23 and a bigger disk",
-        },  # fmt: skip
+        },
     ),
     EventTypeSpec(
         key="workspace_dormant",
@@ -140,7 +141,7 @@ _WORKSPACE = [
             "initiator": "autobuild",
             "dormancyHours": "720",
             "timeTilDormant": "7 days",
-        },  # fmt: skip
+        },
     ),
     EventTypeSpec(
         key="workspace_marked_for_deletion",
@@ -160,7 +161,7 @@ _WORKSPACE = [
             "reason": "template auto-delete policy",
             "dormancyHours": "720",
             "timeTilDormant": "7 days",
-        },  # fmt: skip
+        },
     ),
     EventTypeSpec(
         key="workspace_created",
@@ -185,7 +186,7 @@ _WORKSPACE = [
             "template": "docker",
             "version": "v12",
             "workspace_owner_username": "ann",
-        },  # fmt: skip
+        },
     ),
     EventTypeSpec(
         key="workspace_manually_updated",
@@ -215,7 +216,7 @@ _WORKSPACE = [
             "organization",
             "initiator",
             "workspace_owner_username",
-        ),  # fmt: skip
+        ),
         recipients=(*TEMPLATE_ADMINS, "-initiator"),
         enabled_by_default=False,
         example_labels={
@@ -225,7 +226,7 @@ _WORKSPACE = [
             "organization": "coder",
             "initiator": "ann",
             "workspace_owner_username": "ann",
-        },  # fmt: skip
+        },
     ),
     EventTypeSpec(
         key="workspace_out_of_memory",
@@ -286,11 +287,11 @@ def _account_event(
             "initiator",
         )
         title = f'User account "{{{{ labels.{prefix}_account_name }}}}" {verb}'
-        recipients = USER_ADMINS
+        recipients: tuple[str, ...] = USER_ADMINS
     else:
         body = (
-            GREETING
-            + f"Your account **{{{{ labels.{prefix}_account_name }}}}** was {verb} by **{{{{ labels.initiator }}}}**."
+            GREETING + f"Your account **{{{{ labels.{prefix}_account_name }}}}** was {verb} "
+            "by **{{ labels.initiator }}**."
         )
         labels = (f"{prefix}_account_name", "initiator")
         title = f"Your account has been {verb}"
@@ -317,28 +318,62 @@ def _account_event(
                 "name": "Ann Example",
                 "email": "ann@example.com",
             }
-        },  # fmt: skip
+        },
     )
 
 
 _NO_ACTION = ActionSpec("", "")
 _USERS = [
-    _account_event("user_account_created", "4e19c0ac-94e1-4532-9515-d1801aa283b2",
-                   "User account created", "created", VIEW_ACCOUNTS, admin=True),
-    _account_event("user_account_deleted", "f44d9314-ad03-4bc8-95d0-5cad491da6b6",
-                   "User account deleted", "deleted", VIEW_ACCOUNTS, admin=True),
-    _account_event("user_account_suspended", "b02ddd82-4733-4d02-a2d7-c36f3598997d",
-                   "User account suspended", "suspended",
-                   ActionSpec("View suspended accounts",
-                              "{{ base_url }}/deployment/users?filter=status%3Asuspended"),
-                   admin=True),
-    _account_event("user_account_activated", "9f5af851-8408-4e73-a7a1-c6502ba46689",
-                   "User account activated", "activated", VIEW_ACCOUNTS, admin=True),
-    _account_event("your_account_suspended", "6a2f0609-9b69-4d36-a989-9f5925b6cbff",
-                   "Your account has been suspended", "suspended", _NO_ACTION, admin=False),
-    _account_event("your_account_activated", "1a6a6bea-ee0a-43e2-9e7c-eabdb53730e4",
-                   "Your account has been activated", "activated",
-                   ActionSpec("Open {{ app_name }}", "{{ base_url }}"), admin=False),
+    _account_event(
+        "user_account_created",
+        "4e19c0ac-94e1-4532-9515-d1801aa283b2",
+        "User account created",
+        "created",
+        VIEW_ACCOUNTS,
+        admin=True,
+    ),
+    _account_event(
+        "user_account_deleted",
+        "f44d9314-ad03-4bc8-95d0-5cad491da6b6",
+        "User account deleted",
+        "deleted",
+        VIEW_ACCOUNTS,
+        admin=True,
+    ),
+    _account_event(
+        "user_account_suspended",
+        "b02ddd82-4733-4d02-a2d7-c36f3598997d",
+        "User account suspended",
+        "suspended",
+        ActionSpec(
+            "View suspended accounts", "{{ base_url }}/deployment/users?filter=status%3Asuspended"
+        ),
+        admin=True,
+    ),
+    _account_event(
+        "user_account_activated",
+        "9f5af851-8408-4e73-a7a1-c6502ba46689",
+        "User account activated",
+        "activated",
+        VIEW_ACCOUNTS,
+        admin=True,
+    ),
+    _account_event(
+        "your_account_suspended",
+        "6a2f0609-9b69-4d36-a989-9f5925b6cbff",
+        "Your account has been suspended",
+        "suspended",
+        _NO_ACTION,
+        admin=False,
+    ),
+    _account_event(
+        "your_account_activated",
+        "1a6a6bea-ee0a-43e2-9e7c-eabdb53730e4",
+        "Your account has been activated",
+        "activated",
+        ActionSpec("Open {{ app_name }}", "{{ base_url }}"),
+        admin=False,
+    ),
     EventTypeSpec(
         key="user_one_time_passcode",
         id=UUID("62f86a30-2330-4b61-a26d-311ff3b608cf"),
@@ -359,7 +394,7 @@ _USERS = [
         recipients=("subject_user",),
         example_labels={"one_time_passcode": "0b1d3f5a-7c9e"},
     ),
-]  # fmt: skip
+]
 
 _TEMPLATES = [
     EventTypeSpec(
@@ -428,7 +463,7 @@ _TEMPLATES = [
                     ],
                 },
             ],
-        },  # fmt: skip
+        },
     ),
     EventTypeSpec(
         key="prebuild_resource_replaced",
@@ -436,8 +471,8 @@ _TEMPLATES = [
         name="Prebuilt Workspace Resource Replaced",
         group=TEMPLATES,
         title_template="Prebuilt workspace {{ labels.workspace }} had resources replaced",
-        body_template=GREETING
-        + "When **{{ labels.claimant }}** claimed the prebuilt workspace **{{ labels.workspace }}** "
+        body_template=GREETING + "When **{{ labels.claimant }}** claimed the prebuilt workspace "
+        "**{{ labels.workspace }}** "
         "(template {{ labels.template }}, version {{ labels.template_version }}, preset "
         "{{ labels.preset }}), resources were replaced because immutable attributes changed. "
         "That makes claims slow; check the template."
@@ -463,7 +498,7 @@ _TEMPLATES = [
             "workspace",
             "workspace_build_num",
             "claimant",
-        ),  # fmt: skip
+        ),
         recipients=TEMPLATE_ADMINS,
         example_labels={
             "org": "coder",
@@ -473,7 +508,7 @@ _TEMPLATES = [
             "workspace": "prebuild-1",
             "workspace_build_num": "2",
             "claimant": "ann",
-        },  # fmt: skip
+        },
         example_data={"replacements": {"docker_container.workspace": "image, env"}},
     ),
     EventTypeSpec(
@@ -533,15 +568,35 @@ def _task_event(key: str, ident: str, name: str, state: str, detail: str) -> Eve
 
 
 _TASKS = [
-    _task_event("task_working", "bd4b7168-d05e-4e19-ad0f-3593b77aa90f", "Task Working",
-                "is working", "has started working."),
-    _task_event("task_idle", "d4a6271c-cced-4ed0-84ad-afd02a9c7799", "Task Idle",
-                "is idle", "is waiting for your input."),
-    _task_event("task_completed", "8c5a4d12-9f7e-4b3a-a1c8-6e4f2d9b5a7c", "Task Completed",
-                "completed", "finished successfully."),
-    _task_event("task_failed", "3b7e8f1a-4c2d-49a6-b5e9-7f3a1c8d6b4e", "Task Failed",
-                "failed", "failed. Check the workspace logs to see why."),
-]  # fmt: skip
+    _task_event(
+        "task_working",
+        "bd4b7168-d05e-4e19-ad0f-3593b77aa90f",
+        "Task Working",
+        "is working",
+        "has started working.",
+    ),
+    _task_event(
+        "task_idle",
+        "d4a6271c-cced-4ed0-84ad-afd02a9c7799",
+        "Task Idle",
+        "is idle",
+        "is waiting for your input.",
+    ),
+    _task_event(
+        "task_completed",
+        "8c5a4d12-9f7e-4b3a-a1c8-6e4f2d9b5a7c",
+        "Task Completed",
+        "completed",
+        "finished successfully.",
+    ),
+    _task_event(
+        "task_failed",
+        "3b7e8f1a-4c2d-49a6-b5e9-7f3a1c8d6b4e",
+        "Task Failed",
+        "failed",
+        "failed. Check the workspace logs to see why.",
+    ),
+]
 
 _OTHER = [
     EventTypeSpec(

@@ -24,13 +24,20 @@ OPTIONAL_SIZE = (
 )
 
 _DB_EXAMPLE = {
-    "project": "shop", "application": "orders-db", "database_type": "postgres",
-    "database_name": "orders", "error_message": "pg_dump: connection refused",
-}  # fmt: skip
+    "project": "shop",
+    "application": "orders-db",
+    "database_type": "postgres",
+    "database_name": "orders",
+    "error_message": "pg_dump: connection refused",
+}
 _VOLUME_EXAMPLE = {
-    "project": "shop", "application": "api", "volume_name": "uploads",
-    "service_type": "application", "backup_size": "1.2 GB", "error_message": "disk full",
-}  # fmt: skip
+    "project": "shop",
+    "application": "api",
+    "volume_name": "uploads",
+    "service_type": "application",
+    "backup_size": "1.2 GB",
+    "error_message": "disk full",
+}
 
 DOKPLOY_EVENTS: tuple[EventTypeSpec, ...] = (
     EventTypeSpec(
@@ -54,7 +61,7 @@ DOKPLOY_EVENTS: tuple[EventTypeSpec, ...] = (
             "application_type": "application",
             "environment": "production",
             "build_url": "https://dokploy.example.com/dashboard/x",
-        },  # fmt: skip
+        },
         example_data={"domains": ["api.shop.example.com"]},
     ),
     EventTypeSpec(
@@ -81,7 +88,7 @@ DOKPLOY_EVENTS: tuple[EventTypeSpec, ...] = (
             "application_type": "compose",
             "error_message": "npm ERR! missing script: build",
             "build_url": "https://dokploy.example.com/dashboard/x",
-        },  # fmt: skip
+        },
     ),
     EventTypeSpec(
         key="database_backup_succeeded",
@@ -198,6 +205,6 @@ DOKPLOY_EVENTS: tuple[EventTypeSpec, ...] = (
             "value": "93.50",
             "threshold": "80.00",
             "message": "CPU usage 93.50% exceeds the 80.00% threshold",
-        },  # fmt: skip
+        },
     ),
 )
