@@ -95,20 +95,24 @@ def markdown_to_text(markdown: str) -> str:
     Lists become ``- item`` / ``1. item``, links ``text (url)``, code stays verbatim, and
     blocks are separated by a blank line (list items and table rows by a newline).
     """
-    blocks: list[tuple[str, bool]] = []  # (text, is a line of a list or table)
+    # (text, run): consecutive lines of the same list or table (same run) join with a newline.
+    blocks: list[tuple[str, int | None]] = []
+    run = 0
     lists: list[list[Any]] = []  # [ordered, counter]
     quote_depth = 0
     item_marker: str | None = None
     cells: list[str] = []
     in_cell = False
 
-    def add(text: str, line_item: bool = False) -> None:
+    def add(text: str, in_run: bool = False) -> None:
         if quote_depth:
             text = "\n".join(("> " * quote_depth + line).rstrip() for line in text.split("\n"))
-        blocks.append((text, line_item))
+        blocks.append((text, run if in_run else None))
 
     for token in _MD.parse(markdown):
         kind = token.type
+        if kind in ("bullet_list_open", "ordered_list_open", "table_open") and not lists:
+            run += 1
         if kind == "bullet_list_open":
             lists.append([False, 0])
         elif kind == "ordered_list_open":
@@ -153,12 +157,12 @@ def markdown_to_text(markdown: str) -> str:
     return _join(blocks)
 
 
-def _join(blocks: list[tuple[str, bool]]) -> str:
+def _join(blocks: list[tuple[str, int | None]]) -> str:
     out = ""
-    previous_line_item = False
-    for index, (text, line_item) in enumerate(blocks):
+    previous: int | None = None
+    for index, (text, run) in enumerate(blocks):
         if index:
-            out += "\n" if (line_item and previous_line_item) else "\n\n"
+            out += "\n" if (run is not None and run == previous) else "\n\n"
         out += text
-        previous_line_item = line_item
+        previous = run
     return "\n".join(line.rstrip() for line in out.strip("\n").split("\n"))

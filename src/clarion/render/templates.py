@@ -50,6 +50,27 @@ class TemplateError(ValueError):
     """A template that cannot be compiled or rendered; the message says which and why."""
 
 
+class _Labels(dict[str, Any]):
+    """The event's labels (a marker type, so a missing one is reported as a label)."""
+
+
+class _Data(dict[str, Any]):
+    """The event's structured data."""
+
+
+class _Missing(StrictUndefined):
+    """Strict, with a message that names the missing label or data key."""
+
+    @property
+    def _undefined_message(self) -> str:
+        owner = self._undefined_obj
+        if isinstance(owner, _Labels):
+            return f"label {self._undefined_name!r} is missing (labels.{self._undefined_name})"
+        if isinstance(owner, _Data):
+            return f"data key {self._undefined_name!r} is missing (data.{self._undefined_name})"
+        return str(super()._undefined_message)
+
+
 class Trusted(str):
     """A helper value (``base_url``, ``logo_url``) printed as is."""
 
@@ -73,8 +94,8 @@ class RenderContext:
     def variables(self) -> dict[str, Any]:
         base = self.base_url.rstrip("/")
         return {
-            "labels": dict(self.labels),
-            "data": dict(self.data),
+            "labels": _Labels(self.labels),
+            "data": _Data(self.data),
             "user_id": self.user_id,
             "user_email": self.user_email,
             "user_name": self.user_name,
@@ -143,7 +164,7 @@ def _url_value(value: Any) -> str:
 
 def _environment(finalize: Any) -> SandboxedEnvironment:
     return SandboxedEnvironment(
-        undefined=StrictUndefined, autoescape=False, finalize=finalize, auto_reload=False
+        undefined=_Missing, autoescape=False, finalize=finalize, auto_reload=False
     )
 
 
@@ -164,9 +185,7 @@ def _render(kind: str, where: str, source: str, variables: Mapping[str, Any]) ->
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{where}: syntax error on line {exc.lineno}: {exc.message}") from None
     except jinja2.UndefinedError as exc:
-        raise TemplateError(
-            f"{where}: {exc.message} (a label or value it uses is missing)"
-        ) from None
+        raise TemplateError(f"{where}: {exc.message}") from None
     except jinja2.exceptions.SecurityError as exc:
         raise TemplateError(f"{where}: not allowed in a template: {exc}") from None
     except Exception as exc:  # a template's own runtime error, e.g. a bad filter argument
