@@ -163,7 +163,7 @@ async def enqueue_event(
     now = datetime.now(UTC)
     event_id = uuid.uuid4()
     recipients = await resolve_user_recipients(
-        conn, event_type, subject=subject, labels=event.labels
+        conn, event_type, subject=subject, labels=event.labels, targets=event.targets or ()
     )
     rows = []
     for planned in recipients:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clarion.store.event_types import EventType
-from clarion.store.users import User, active_users_with_roles, user_preferences
+from clarion.store.users import User, active_users_with_roles, user_preferences, users_by_ids
 
 # The user an account-status event is about hears of it even though they are suspended.
 SUBJECT_MAY_BE_SUSPENDED = frozenset({"your_account_suspended"})
@@ -34,8 +35,10 @@ async def resolve_user_recipients(
     *,
     subject: User | None,
     labels: Mapping[str, str],
+    targets: Sequence[uuid.UUID] = (),
 ) -> list[PlannedRecipient]:
-    """Apply the type's rules (``subject_user``, ``role:…``, ``-initiator``) and preferences.
+    """Apply the type's rules (``subject_user``, ``role:…``, ``-initiator``), add explicit
+    target users, then apply preferences.
 
     Suspended and deleted users get nothing (except the subject of a suspension notice);
     an opted-out user, or one who never turned on an off-by-default type, gets an
@@ -50,6 +53,10 @@ async def resolve_user_recipients(
     ]
     for user in await active_users_with_roles(conn, roles):
         chosen.setdefault(str(user.id), user)
+    # Targets are related objects, as in Coder; those that are users also hear of it.
+    for user in await users_by_ids(conn, targets):
+        if user.status == "active":
+            chosen.setdefault(str(user.id), user)
     if "-initiator" in event_type.recipients and labels.get("initiator"):
         chosen = {k: u for k, u in chosen.items() if u.username != labels["initiator"]}
 

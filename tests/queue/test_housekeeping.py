@@ -1,0 +1,66 @@
+"""Retention and metrics."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from tests.fakes.sink import HttpSink
+
+from clarion.store.tables import events, messages
+
+
+async def test_messages_past_retention_are_purged(start_server) -> None:
+    running = await start_server(dispatch=False, retention="1h")
+    await running.create_user("ann@example.com")
+    labels = {"name": "dev", "reason": "r", "initiator": "i"}
+    _, old = await running.call(
+        "POST",
+        "/api/v1/events",
+        json={"type": "workspace_deleted", "user_email": "ann@example.com", "labels": labels},
+    )
+    _, new = await running.call(
+        "POST",
+        "/api/v1/events",
+        json={
+            "type": "workspace_deleted",
+            "user_email": "ann@example.com",
+            "labels": {**labels, "name": "x"},
+        },
+    )
+    db = running.service.db
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    old_id = uuid.UUID(old["id"])
+    async with db.begin() as conn:
+        await conn.execute(
+            messages.update().where(messages.c.event_id == old_id).values(created_at=long_ago)
+        )
+        await conn.execute(events.update().where(events.c.id == old_id).values(created_at=long_ago))
+    assert await running.service.purge() == 1
+    async with db.engine.connect() as conn:
+        left = set((await conn.execute(sa.select(messages.c.event_id))).scalars())
+        event_ids = set((await conn.execute(sa.select(events.c.id))).scalars())
+    assert str(old["id"]) not in {str(i) for i in left | event_ids}
+    assert str(new["id"]) in {str(i) for i in left}
+
+
+async def test_metrics_report_queue_and_deliveries(start_server, sink: HttpSink) -> None:
+    running = await start_server(webhook_endpoint=sink.url)
+    await running.create_user("ann@example.com")
+    _, event = await running.call(
+        "POST",
+        "/api/v1/events",
+        json={
+            "type": "workspace_deleted",
+            "user_email": "ann@example.com",
+            "labels": {"name": "dev", "reason": "r", "initiator": "i"},
+        },
+    )
+    await running.wait_status(event["messages"][0]["id"], {"sent"})
+    async with running.http.get(running.url + "/metrics") as response:
+        text = await response.text()
+    assert 'clarion_messages{status="sent"}' in text
+    assert 'clarion_deliveries_total{method="webhook",result="sent"}' in text
+    assert "clarion_dispatch_duration_seconds_bucket" in text
+    assert "clarion_paused 0.0" in text
