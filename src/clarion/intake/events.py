@@ -19,12 +19,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clarion.intake.lookups import Lookups
 from clarion.render import RenderContext, TemplateError, render_event
-from clarion.store.channels import subscribed_channels
-from clarion.store.event_types import EventType, get_event_type
+from clarion.store.event_types import EventType
 from clarion.store.queue import new_message_row
 from clarion.store.tables import events, messages
-from clarion.store.users import User, find_user
+from clarion.store.users import User
 
 from .recipients import TRANSACTIONAL, resolve_user_recipients
 
@@ -104,16 +104,16 @@ def _dedupe_hash(
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-async def _affected_user(conn: AsyncConnection, event: EventInput, prefix: str) -> User | None:
+async def _affected_user(lookups: Lookups, event: EventInput, prefix: str) -> User | None:
     if event.user_id is not None:
-        user = await find_user(conn, str(event.user_id))
+        user = await lookups.user_by_id(event.user_id)
         if user is None:
             raise IntakeError(
                 f"{prefix}user_id: no user with id {event.user_id}", field=f"{prefix}user_id"
             )
         return user
     if event.user_email:
-        user = await find_user(conn, event.user_email)
+        user = await lookups.user_by_email(event.user_email)
         if user is None:
             raise IntakeError(
                 f"{prefix}user_email: no user with email {event.user_email!r}; "
@@ -140,11 +140,55 @@ async def enqueue_event(
     config: IntakeConfig,
     *,
     created_by: uuid.UUID | None = None,
-    field_prefix: str = "",
 ) -> EnqueueResult:
     """Validate ``event``, store it and one message per recipient; return what was queued."""
-    prefix = field_prefix
-    event_type = await get_event_type(conn, event.type)
+    [result] = await enqueue_events(conn, [event], config, created_by=created_by, indexed=False)
+    return result
+
+
+async def enqueue_events(
+    conn: AsyncConnection,
+    batch: Sequence[EventInput],
+    config: IntakeConfig,
+    *,
+    created_by: uuid.UUID | None = None,
+    indexed: bool = True,
+) -> list[EnqueueResult]:
+    """Enqueue many events in the caller's transaction: all are stored, or none.
+
+    An invalid event raises IntakeError naming it (``events[3].type: …`` when ``indexed``).
+    Lookups are shared by the whole batch and rows are inserted together.
+    """
+    lookups = Lookups(conn)
+    await lookups.preload(batch)
+    now = datetime.now(UTC)
+    event_rows: list[dict[str, Any]] = []
+    message_rows: list[dict[str, Any]] = []
+    owners: list[int] = []  # which event each message row belongs to
+    for index, event in enumerate(batch):
+        prefix = f"events[{index}]." if indexed else ""
+        event_row, rows = await _plan(lookups, event, config, prefix, now, created_by)
+        event_rows.append(event_row)
+        message_rows += rows
+        owners += [index] * len(rows)
+    await conn.execute(events.insert(), event_rows)
+    queued = await _insert_deduplicated(conn, message_rows)
+    results = [EnqueueResult(row["id"], []) for row in event_rows]
+    for owner, message in zip(owners, queued, strict=True):
+        results[owner].messages.append(message)
+    return results
+
+
+async def _plan(
+    lookups: Lookups,
+    event: EventInput,
+    config: IntakeConfig,
+    prefix: str,
+    now: datetime,
+    created_by: uuid.UUID | None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Validate one event and build its row and its message rows."""
+    event_type = await lookups.event_type(event.type)
     if event_type is None:
         raise IntakeError(
             f"{prefix}type: unknown event type {event.type!r}; "
@@ -152,27 +196,27 @@ async def enqueue_event(
             field=f"{prefix}type",
         )
     _check_labels(event_type, event, prefix)
-    subject = await _affected_user(conn, event, prefix)
+    subject = await _affected_user(lookups, event, prefix)
     if subject is None and "subject_user" in event_type.recipients:
         raise IntakeError(
             f"{prefix}user_id: event type {event_type.key!r} is sent to the affected user; "
             "give user_id or user_email",
             field=f"{prefix}user_id",
         )
-
-    now = datetime.now(UTC)
     event_id = uuid.uuid4()
     recipients = await resolve_user_recipients(
-        conn, event_type, subject=subject, labels=event.labels, targets=event.targets or ()
+        lookups, event_type, subject=subject, labels=event.labels, targets=event.targets or ()
+    )
+    disabled_reason = (
+        None
+        if event_type.enabled or event_type.key in TRANSACTIONAL
+        else f"event type {event_type.key!r} is disabled by an administrator"
     )
     rows = []
     for planned in recipients:
         method = event_type.method or config.default_method
         user = planned.user
         rendered = _render(event_type, event, user, config, prefix)
-        reason = planned.inhibited_reason
-        if reason is None and not event_type.enabled and event_type.key not in TRANSACTIONAL:
-            reason = f"event type {event_type.key!r} is disabled by an administrator"
         dedupe = (
             None
             if event_type.key in NO_DEDUPE
@@ -188,48 +232,40 @@ async def enqueue_event(
                 content=rendered,
                 now=now,
                 user_id=user.id,
-                inhibited_reason=reason,
+                inhibited_reason=planned.inhibited_reason or disabled_reason,
                 dedupe_hash=dedupe,
             )
         )
-
-    for channel in await subscribed_channels(conn, event_type.key):
-        rendered = _render(event_type, event, None, config, prefix)
-        reason = (
-            None
-            if event_type.enabled
-            else (f"event type {event_type.key!r} is disabled by an administrator")
-        )
-        dedupe = _dedupe_hash(event_type, f"channel:{channel.id}", channel.kind, event, now)
+    channels = await lookups.subscribed_channels(event_type.key)
+    shared = _render(event_type, event, None, config, prefix) if channels else {}
+    for channel in channels:
         rows.append(
             new_message_row(
                 event_id=event_id,
                 event_type=event_type.key,
                 method=f"channel:{channel.kind}",
                 recipient=channel.name,
-                payload=_payload(event_type, event, rendered, None),
-                content=rendered,
+                payload=_payload(event_type, event, shared, None),
+                content=shared,
                 now=now,
                 channel_id=channel.id,
-                inhibited_reason=reason,
-                dedupe_hash=dedupe,
+                inhibited_reason=disabled_reason,
+                dedupe_hash=_dedupe_hash(
+                    event_type, f"channel:{channel.id}", channel.kind, event, now
+                ),
             )
         )
-
-    await conn.execute(
-        events.insert().values(
-            id=event_id,
-            type=event_type.key,
-            user_id=subject.id if subject else None,
-            labels=dict(event.labels),
-            data=dict(event.data) if event.data is not None else None,
-            targets=[str(t) for t in event.targets] if event.targets is not None else None,
-            created_by=created_by,
-            created_at=now,
-        )
-    )
-    queued = await _insert_deduplicated(conn, rows)
-    return EnqueueResult(event_id=event_id, messages=queued)
+    event_row = {
+        "id": event_id,
+        "type": event_type.key,
+        "user_id": subject.id if subject else None,
+        "labels": dict(event.labels),
+        "data": dict(event.data) if event.data is not None else None,
+        "targets": [str(t) for t in event.targets] if event.targets is not None else None,
+        "created_by": created_by,
+        "created_at": now,
+    }
+    return event_row, rows
 
 
 def _render(

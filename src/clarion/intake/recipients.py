@@ -6,10 +6,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from clarion.intake.lookups import Lookups
 from clarion.store.event_types import EventType
-from clarion.store.users import User, active_users_with_roles, user_preferences, users_by_ids
+from clarion.store.users import User
 
 # The user an account-status event is about hears of it even though they are suspended.
 SUBJECT_MAY_BE_SUSPENDED = frozenset({"your_account_suspended"})
@@ -30,7 +29,7 @@ def _may_receive(user: User, event_type: EventType, *, is_subject: bool) -> bool
 
 
 async def resolve_user_recipients(
-    conn: AsyncConnection,
+    lookups: Lookups,
     event_type: EventType,
     *,
     subject: User | None,
@@ -51,10 +50,10 @@ async def resolve_user_recipients(
     roles = [
         rule.removeprefix("role:") for rule in event_type.recipients if rule.startswith("role:")
     ]
-    for user in await active_users_with_roles(conn, roles):
+    for user in await lookups.role_holders(roles) if roles else []:
         chosen.setdefault(str(user.id), user)
     # Targets are related objects, as in Coder; those that are users also hear of it.
-    for user in await users_by_ids(conn, targets):
+    for user in await lookups.users_by_ids(targets):
         if user.status == "active":
             chosen.setdefault(str(user.id), user)
     if "-initiator" in event_type.recipients and labels.get("initiator"):
@@ -63,7 +62,7 @@ async def resolve_user_recipients(
     users = list(chosen.values())
     if event_type.key in TRANSACTIONAL:
         return [PlannedRecipient(u) for u in users]
-    prefs = await user_preferences(conn, [u.id for u in users], event_type.key)
+    prefs = await lookups.preferences([u.id for u in users], event_type.key)
     planned = []
     for user in users:
         disabled = prefs.get(user.id)

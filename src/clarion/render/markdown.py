@@ -56,7 +56,17 @@ def escape_markdown(value: str) -> str:
 
 def markdown_to_html(markdown: str) -> str:
     """Render Markdown and keep only safe tags, attributes and URL schemes."""
-    html = _MD.render(markdown)
+    return _html_from_tokens(_MD.parse(markdown))
+
+
+def markdown_to_html_and_text(markdown: str) -> tuple[str, str]:
+    """Both renderings from one parse (parsing is most of the cost)."""
+    tokens = _MD.parse(markdown)
+    return _html_from_tokens(tokens), _text_from_tokens(tokens)
+
+
+def _html_from_tokens(tokens: list[Token]) -> str:
+    html = _MD.renderer.render(tokens, _MD.options, {})
     return str(
         nh3.clean(
             html,
@@ -95,6 +105,10 @@ def markdown_to_text(markdown: str) -> str:
     Lists become ``- item`` / ``1. item``, links ``text (url)``, code stays verbatim, and
     blocks are separated by a blank line (list items and table rows by a newline).
     """
+    return _text_from_tokens(_MD.parse(markdown))
+
+
+def _text_from_tokens(tokens: list[Token]) -> str:
     # (text, run): consecutive lines of the same list or table (same run) join with a newline.
     blocks: list[tuple[str, int | None]] = []
     run = 0
@@ -109,7 +123,7 @@ def markdown_to_text(markdown: str) -> str:
             text = "\n".join(("> " * quote_depth + line).rstrip() for line in text.split("\n"))
         blocks.append((text, run if in_run else None))
 
-    for token in _MD.parse(markdown):
+    for token in tokens:
         kind = token.type
         if kind in ("bullet_list_open", "ordered_list_open", "table_open") and not lists:
             run += 1

@@ -23,7 +23,7 @@ import jinja2
 from jinja2 import StrictUndefined, meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from clarion.render.markdown import escape_markdown, markdown_to_html, markdown_to_text
+from clarion.render.markdown import escape_markdown, markdown_to_html_and_text, markdown_to_text
 
 VARIABLES = frozenset(
     {
@@ -216,12 +216,13 @@ def render_event(
         label = " ".join(_render("plain", f"{where} label", action["label"], variables).split())
         url = _render("url", f"{where} url", action["url"], variables)
         rendered_actions.append(RenderedAction(label, _check_url(f"{where} url", url)))
+    body_html, body_text = markdown_to_html_and_text(body_markdown)
     return Rendered(
         title=" ".join(markdown_to_text(title_markdown).split()),
         title_markdown=title_markdown,
         body_markdown=body_markdown,
-        body_text=markdown_to_text(body_markdown),
-        body_html=markdown_to_html(body_markdown),
+        body_text=body_text,
+        body_html=body_html,
         actions=tuple(rendered_actions),
     )
 

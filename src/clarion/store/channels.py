@@ -111,15 +111,15 @@ class ChannelRef:
     kind: str
 
 
-async def subscribed_channels(conn: AsyncConnection, event_type: str) -> list[ChannelRef]:
-    """Enabled channels subscribed to ``event_type`` (a handful: filtered here, not in SQL)."""
+async def enabled_channels(conn: AsyncConnection) -> list[tuple[ChannelRef, list[str]]]:
+    """Enabled channels with the event types each is subscribed to (a handful of rows)."""
     query = (
         sa.select(channels.c.id, channels.c.name, channels.c.kind, channels.c.events)
         .where(channels.c.enabled.is_(True))
         .order_by(channels.c.name)
     )
     rows = (await conn.execute(query)).all()
-    return [ChannelRef(r.id, r.name, r.kind) for r in rows if event_type in (r.events or [])]
+    return [(ChannelRef(r.id, r.name, r.kind), list(r.events or [])) for r in rows]
 
 
 async def update_channel(

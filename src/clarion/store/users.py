@@ -49,7 +49,7 @@ class User:
         }
 
 
-def _user(row: Any) -> User:
+def user_from_row(row: Any) -> User:
     """A User from a fetched row or, for a fresh insert, the inserted values."""
     m = row if isinstance(row, dict) else row._mapping
     return User(
@@ -83,7 +83,7 @@ async def create_user(
         "updated_at": now,
     }
     await conn.execute(users.insert().values(**row))
-    return _user(row)
+    return user_from_row(row)
 
 
 async def find_user(conn: AsyncConnection, ref: str) -> User | None:
@@ -93,7 +93,7 @@ async def find_user(conn: AsyncConnection, ref: str) -> User | None:
     except ValueError:
         condition = (users.c.email == normalize_email(ref)) | (users.c.username == ref)
     row = (await conn.execute(sa.select(users).where(condition))).first()
-    return _user(row) if row else None
+    return user_from_row(row) if row else None
 
 
 async def list_users(
@@ -102,7 +102,7 @@ async def list_users(
     query = sa.select(users).order_by(users.c.created_at, users.c.id).limit(limit).offset(offset)
     if status:
         query = query.where(users.c.status == status)
-    return [_user(r) for r in (await conn.execute(query)).all()]
+    return [user_from_row(r) for r in (await conn.execute(query)).all()]
 
 
 async def update_user(conn: AsyncConnection, user_id: uuid.UUID, **changes: Any) -> User:
@@ -111,7 +111,7 @@ async def update_user(conn: AsyncConnection, user_id: uuid.UUID, **changes: Any)
     changes["updated_at"] = datetime.now(UTC)
     await conn.execute(users.update().where(users.c.id == user_id).values(**changes))
     row = (await conn.execute(sa.select(users).where(users.c.id == user_id))).one()
-    return _user(row)
+    return user_from_row(row)
 
 
 def _has_role(conn: AsyncConnection, role: str) -> Any:
@@ -128,15 +128,9 @@ async def active_users_with_roles(conn: AsyncConnection, roles: Iterable[str]) -
     query = sa.select(users).where(
         users.c.status == "active", sa.or_(*(_has_role(conn, r) for r in roles))
     )
-    return [_user(r) for r in (await conn.execute(query.order_by(users.c.created_at))).all()]
-
-
-async def users_by_ids(conn: AsyncConnection, ids: Iterable[uuid.UUID]) -> list[User]:
-    ids = list(ids)
-    if not ids:
-        return []
-    rows = (await conn.execute(sa.select(users).where(users.c.id.in_(ids)))).all()
-    return [_user(r) for r in rows]
+    return [
+        user_from_row(r) for r in (await conn.execute(query.order_by(users.c.created_at))).all()
+    ]
 
 
 # --- API tokens -----------------------------------------------------------------------------
@@ -197,7 +191,7 @@ async def user_for_token(db: Database, secret: str) -> User | None:
     expires = row._mapping["token_expires_at"]
     if expires is not None and expires <= datetime.now(UTC):
         return None
-    return _user(row)
+    return user_from_row(row)
 
 
 # --- preferences ----------------------------------------------------------------------------
@@ -235,16 +229,3 @@ async def replace_disabled_event_types(
     if rows:
         await conn.execute(preferences.insert(), rows)
     return sorted(disabled)
-
-
-async def user_preferences(
-    conn: AsyncConnection, user_ids: Iterable[uuid.UUID], event_type: str
-) -> dict[uuid.UUID, bool]:
-    """Each user's explicit choice for ``event_type`` (True: disabled); absent: no choice."""
-    ids = list(user_ids)
-    if not ids:
-        return {}
-    query = sa.select(preferences.c.user_id, preferences.c.disabled).where(
-        preferences.c.user_id.in_(ids), preferences.c.event_type == event_type
-    )
-    return {r.user_id: r.disabled for r in (await conn.execute(query)).all()}

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clarion.api.deps import AdminDep, Principal, ServiceDep
+from clarion.api.deps import AdminDep, ServiceDep
 from clarion.api.schemas import EventBatchIn, EventIn
-from clarion.intake.events import EnqueueResult, EventInput, enqueue_event
-from clarion.service import IDEMPOTENCY_WINDOW, Service
+from clarion.intake.events import EventInput, enqueue_event, enqueue_events
+from clarion.service import IDEMPOTENCY_WINDOW
 from clarion.store.tables import idempotency_keys
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -58,18 +58,6 @@ async def _remembered(conn: AsyncConnection, scope: str, key: str) -> Response |
     return Response(row.response, status_code=row.status_code, media_type="application/json")
 
 
-async def _enqueue_one(
-    service: Service, principal: Principal, conn: AsyncConnection, body: EventIn, prefix: str = ""
-) -> EnqueueResult:
-    return await enqueue_event(
-        conn,
-        _input(body),
-        service.intake_config,
-        created_by=principal.user.id if principal.user else None,
-        field_prefix=prefix,
-    )
-
-
 @router.post("/events", status_code=202)
 async def post_event(body: EventIn, service: ServiceDep, principal: AdminDep) -> Response:
     key = body.idempotency_key
@@ -79,7 +67,12 @@ async def post_event(body: EventIn, service: ServiceDep, principal: AdminDep) ->
             remembered = await _remembered(conn, principal.scope, key)
             if remembered is not None:
                 return remembered
-        result = await _enqueue_one(service, principal, conn, body)
+        result = await enqueue_event(
+            conn,
+            _input(body),
+            service.intake_config,
+            created_by=principal.user.id if principal.user else None,
+        )
         response = json.dumps(result.to_dict(), separators=(",", ":"))
         if key:
             await conn.execute(
@@ -101,11 +94,13 @@ async def post_events(
     body: EventBatchIn, service: ServiceDep, principal: AdminDep
 ) -> dict[str, Any]:
     """All events are stored together, or none (a bad one names its index)."""
-    results = []
     async with service.db.begin() as conn:
-        for index, event in enumerate(body.events):
-            result = await _enqueue_one(service, principal, conn, event, prefix=f"events[{index}].")
-            results.append(result.to_dict())
+        results = await enqueue_events(
+            conn,
+            [_input(event) for event in body.events],
+            service.intake_config,
+            created_by=principal.user.id if principal.user else None,
+        )
         await service.db.notify_dispatch(conn)
     service.db.wake_local()
-    return {"events": results}
+    return {"events": [r.to_dict() for r in results]}

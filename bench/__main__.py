@@ -1,0 +1,431 @@
+"""``make bench``: clarion against the machine's ceiling and its peer, medians of 3 runs.
+
+Measures, each against the same local sink (its own process, aiohttp + uvloop, 204):
+the raw aiohttp POST ceiling; clarion end to end (events posted through the API,
+delivered to the sink) on PostgreSQL and SQLite with 1 and 2 dispatcher processes;
+Apprise ``json://``; enqueue→delivered latency at 50 events/s; claim time with 10 k and
+1 M queued; server RSS with 100 k queued; SMTP messages/s to a local aiosmtpd.
+Writes ``bench/results.json`` and ``bench/results.md``. ``--quick`` for a smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+HERE = Path(__file__).parent
+PG_ADMIN = os.environ.get("CLARION_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+TOKEN = "bench-admin-token"
+RESULTS: list[dict[str, Any]] = []
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while True:
+            try:
+                async with session.get(url) as response:
+                    if response.status < 500:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not come up")
+            await asyncio.sleep(0.1)
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "sink.py"), str(self.port)])
+
+    async def reset(self, session: aiohttp.ClientSession, record: bool = False) -> None:
+        async with session.post(f"{self.url}/reset", params={"record": "1" if record else "0"}):
+            pass
+
+    async def stats(self, session: aiohttp.ClientSession) -> dict[str, Any]:
+        async with session.get(f"{self.url}/stats") as response:
+            return dict(await response.json())
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait()
+
+
+class Database:
+    """A throwaway database: a SQLite file or a PostgreSQL database, dropped afterwards."""
+
+    def __init__(self, engine: str):
+        self.engine = engine
+        if engine == "sqlite":
+            self.dir = tempfile.mkdtemp(prefix="clarion-bench-")
+            self.url = f"sqlite:///{self.dir}/bench.db"
+        else:
+            self.name = f"clarion_bench_{secrets.token_hex(4)}"
+            self.url = PG_ADMIN.rsplit("/", 1)[0] + f"/{self.name}"
+
+    async def __aenter__(self) -> Database:
+        if self.engine == "postgres":
+            await _pg(f'CREATE DATABASE "{self.name}"')
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.engine == "postgres":
+            await _pg(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        else:
+            subprocess.run(["rm", "-rf", self.dir], check=False)
+
+
+async def _pg(statement: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+class Servers:
+    """``count`` clarion server processes on one database (each runs a dispatcher)."""
+
+    def __init__(self, db_url: str, sink: Sink, count: int, data_dir: str, **env: str):
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.urls: list[str] = []
+        base = {
+            **os.environ,
+            "CLARION_DATABASE_URL": db_url,
+            "CLARION_DATA_DIR": data_dir,
+            "CLARION_ADMIN_TOKEN": TOKEN,
+            "CLARION_METHOD": "webhook",
+            "CLARION_WEBHOOK_ENDPOINT": f"{sink.url}/hook",
+            "CLARION_ALLOW_PRIVATE_DESTINATIONS": "true",
+            "CLARION_LOG_FORMAT": "json",
+            "CLARION_MAX_SEND_ATTEMPTS": "1",
+            **env,
+        }
+        for _ in range(count):
+            port = free_port()
+            self.urls.append(f"http://127.0.0.1:{port}")
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "clarion", "server", "--http-address", f"127.0.0.1:{port}"],
+                    env=base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )
+            )
+
+    async def start(self) -> Servers:
+        for url in self.urls:
+            await wait_http(url + "/healthz")
+        return self
+
+    def rss_mb(self) -> float:
+        with open(f"/proc/{self.procs[0].pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            proc.wait(timeout=60)
+
+
+def _headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKEN}"}
+
+
+async def _create_user(session: aiohttp.ClientSession, url: str) -> None:
+    body = {"email": "bench@example.com", "username": "bench", "roles": ["member"]}
+    async with session.post(f"{url}/api/v1/users", json=body, headers=_headers()) as r:
+        assert r.status in (201, 409), await r.text()
+
+
+def _event(i: int, run: str) -> dict[str, Any]:
+    return {
+        "type": "workspace_deleted",
+        "user_email": "bench@example.com",
+        "labels": {"name": f"ws-{run}-{i}", "reason": "benchmark", "initiator": "bench"},
+    }
+
+
+async def _post_batches(session: aiohttp.ClientSession, url: str, n: int, run: str) -> None:
+    batches = [[_event(i, run) for i in range(s, min(n, s + 500))] for s in range(0, n, 500)]
+    limit = asyncio.Semaphore(4)
+
+    async def post(batch: list[dict[str, Any]]) -> None:
+        async with limit, session.post(
+            f"{url}/api/v1/events/batch", json={"events": batch}, headers=_headers()
+        ) as r:
+            assert r.status == 202, await r.text()
+
+    await asyncio.gather(*(post(b) for b in batches))
+
+
+async def _wait_count(session: aiohttp.ClientSession, sink: Sink, n: int, timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    while True:
+        if (await sink.stats(session))["count"] >= n:
+            return time.perf_counter()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {(await sink.stats(session))['count']} of {n} delivered")
+        await asyncio.sleep(0.02)
+
+
+# --- the measurements -------------------------------------------------------------------------
+
+
+async def ceiling(sink: Sink, n: int) -> float:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
+        payload = json.dumps({"x": "y" * 1000}).encode()
+        queue = iter(range(n))
+
+        async def worker() -> None:
+            for _ in queue:
+                async with session.post(f"{sink.url}/hook", data=payload) as r:
+                    await r.read()
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(64)))
+        return n / (time.perf_counter() - start)
+
+
+async def end_to_end(sink: Sink, engine: str, processes: int, n: int) -> float:
+    async with Database(engine) as db, aiohttp.ClientSession() as session:
+        data_dir = tempfile.mkdtemp(prefix="clarion-bench-data-")
+        servers = await Servers(db.url, sink, processes, data_dir).start()
+        try:
+            await _create_user(session, servers.urls[0])
+            await sink.reset(session)
+            start = time.perf_counter()
+            await _post_batches(session, servers.urls[0], n, uuid.uuid4().hex[:6])
+            done = await _wait_count(session, sink, n, timeout=600)
+            return n / (done - start)
+        finally:
+            servers.stop()
+
+
+def apprise_rate(sink: Sink, n: int) -> float:
+    import apprise
+
+    notifier = apprise.Apprise()
+    notifier.add(f"json://127.0.0.1:{sink.port}/json")
+    start = time.perf_counter()
+    for i in range(n):
+        notifier.notify(title="Workspace deleted", body=f"ws-{i} was deleted " + "x" * 900)
+    return n / (time.perf_counter() - start)
+
+
+async def latency(sink: Sink, engine: str, seconds: float, rate: float = 50.0) -> tuple[float, float]:
+    async with Database(engine) as db, aiohttp.ClientSession() as session:
+        data_dir = tempfile.mkdtemp(prefix="clarion-bench-data-")
+        servers = await Servers(db.url, sink, 1, data_dir).start()
+        try:
+            await _create_user(session, servers.urls[0])
+            await sink.reset(session, record=True)
+            sent: dict[str, int] = {}
+            run = uuid.uuid4().hex[:6]
+            count = int(seconds * rate)
+            start = time.monotonic()
+            for i in range(count):
+                await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+                before = time.monotonic_ns()
+                async with session.post(
+                    f"{servers.urls[0]}/api/v1/events", json=_event(i, run), headers=_headers()
+                ) as r:
+                    body = await r.json()
+                sent[body["messages"][0]["id"]] = before
+            await _wait_count(session, sink, count, timeout=60)
+            arrivals = (await sink.stats(session))["arrivals"]
+            waits = sorted((arrivals[k] - v) / 1e6 for k, v in sent.items())
+            return statistics.median(waits), waits[int(len(waits) * 0.99) - 1]
+        finally:
+            servers.stop()
+
+
+async def claim_time(engine: str, queued: int) -> float:
+    """Median ms of one 100-message claim with ``queued`` due messages."""
+    from clarion.store.db import Database as Store
+    from clarion.store.migrate import migrate
+    from clarion.store.queue import claim_due_messages
+    from clarion.store.tables import events, messages
+
+    async with Database(engine) as db:
+        store = Store(db.url)
+        await migrate(store)
+        now = datetime.now(UTC) - timedelta(minutes=1)
+        event_id = uuid.uuid4()
+        async with store.begin() as conn:
+            await conn.execute(events.insert().values(id=event_id, type="bench", labels={}, created_at=now))
+        chunk = 10_000
+        for start in range(0, queued, chunk):
+            rows = [
+                {"id": uuid.uuid4(), "event_id": event_id, "event_type": "bench", "method": "webhook",
+                 "recipient": "b@example.com", "status": "pending", "attempt_count": 0,
+                 "claimable_at": now, "payload": {}, "content": {}, "created_at": now, "updated_at": now}
+                for _ in range(min(chunk, queued - start))
+            ]
+            async with store.begin() as conn:
+                await conn.execute(messages.insert(), rows)
+        timings = []
+        for _ in range(20):
+            t = time.perf_counter()
+            await claim_due_messages(store, limit=100, lease_period=timedelta(minutes=5), now=datetime.now(UTC))
+            timings.append((time.perf_counter() - t) * 1000)
+        await store.close()
+        return statistics.median(timings)
+
+
+async def rss_with_queue(sink: Sink, queued: int) -> float:
+    async with Database("postgres") as db, aiohttp.ClientSession() as session:
+        data_dir = tempfile.mkdtemp(prefix="clarion-bench-data-")
+        servers = await Servers(db.url, sink, 1, data_dir).start()
+        try:
+            await _create_user(session, servers.urls[0])
+            async with session.put(f"{servers.urls[0]}/api/v1/notifications/settings",
+                                   json={"paused": True}, headers=_headers()):
+                pass
+            await _post_batches(session, servers.urls[0], queued, "rss")
+            await asyncio.sleep(1)
+            return servers.rss_mb()
+        finally:
+            servers.stop()
+
+
+def smtp_rate(n: int) -> float:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-c",
+         "import asyncio, sys\n"
+         "from aiosmtpd.controller import Controller\n"
+         "class H:\n"
+         "    async def handle_DATA(self, s, se, e): return '250 OK'\n"
+         f"c = Controller(H(), hostname='127.0.0.1', port={port}); c.start()\n"
+         "import time\nwhile True: time.sleep(3600)\n"]
+    )
+    try:
+        return asyncio.run(_smtp_send(port, n))
+    finally:
+        server.terminate()
+        server.wait()
+
+
+async def _smtp_send(port: int, n: int) -> float:
+    from clarion.channels.base import Outbound, Recipient
+    from clarion.channels.smtp import SmtpConfig, SmtpSender
+    from clarion.config import Settings
+    from clarion.render import Rendered
+
+    await asyncio.sleep(1.0)
+    settings = Settings(email_from="bench@example.com", email_smarthost=f"127.0.0.1:{port}")
+    sender = SmtpSender(SmtpConfig.from_settings(settings), pool_size=8)
+    content = Rendered("Title", "Title", "body " * 200, "body " * 200, "<p>body</p>" * 20)
+    recipient = Recipient(user_id="u", email="to@example.com", name="To", username="to")
+    start = time.perf_counter()
+    limit = asyncio.Semaphore(8)
+
+    async def one(i: int) -> None:
+        async with limit:
+            outcome = await sender.send(Outbound(str(uuid.uuid4()), "bench", "", "", recipient, content))
+            assert type(outcome).__name__ == "Delivered", outcome
+
+    await asyncio.gather(*(one(i) for i in range(n)))
+    rate = n / (time.perf_counter() - start)
+    await sender.close()
+    return rate
+
+
+# --- running and reporting --------------------------------------------------------------------
+
+
+def record(name: str, unit: str, runs: list[float], note: str = "", ceiling_value: float | None = None) -> None:
+    median = statistics.median(runs)
+    row = {"name": name, "unit": unit, "median": round(median, 2), "runs": [round(r, 2) for r in runs], "note": note}
+    if ceiling_value:
+        row["ratio_of_ceiling"] = round(median / ceiling_value, 3)
+    RESULTS.append(row)
+    ratio = f"  ({row['ratio_of_ceiling']:.0%} of ceiling)" if ceiling_value else ""
+    print(f"{name:<52} {median:>10.1f} {unit:<8}{ratio}  runs={row['runs']}", flush=True)
+
+
+async def three(fn: Callable[[], Awaitable[float]], runs: int) -> list[float]:
+    return [await fn() for _ in range(runs)]
+
+
+async def main(quick: bool) -> None:
+    runs = 1 if quick else 3
+    n = 2_000 if quick else 20_000
+    sink = Sink()
+    await wait_http(sink.url + "/stats")
+    try:
+        top = await three(lambda: ceiling(sink, n), runs)
+        record("ceiling: raw aiohttp POSTs, 64 in flight", "req/s", top)
+        cap = statistics.median(top)
+        for engine in ("postgres", "sqlite"):
+            for procs in (1, 2):
+                values = await three(lambda e=engine, p=procs: end_to_end(sink, e, p, n), runs)
+                record(f"clarion end to end, {engine}, {procs} dispatcher process(es)", "msg/s",
+                       values, "events via API → delivered", cap)
+        peer = [await asyncio.to_thread(apprise_rate, sink, n // 10) for _ in range(runs)]
+        record("Apprise json:// (peer)", "msg/s", peer, f"{n // 10} notifications", cap)
+        for engine in ("postgres", "sqlite"):
+            p50s, p99s = [], []
+            for _ in range(runs):
+                p50, p99 = await latency(sink, engine, 4 if quick else 10)
+                p50s.append(p50)
+                p99s.append(p99)
+            record(f"latency p50 at 50 events/s, {engine}", "ms", p50s)
+            record(f"latency p99 at 50 events/s, {engine}", "ms", p99s)
+        for engine in ("postgres", "sqlite"):
+            for queued in (10_000, 100_000 if quick else 1_000_000):
+                record(f"claim 100 with {queued:,} queued, {engine}", "ms", [await claim_time(engine, queued)])
+        record("server RSS with 100k queued (paused), postgres", "MiB",
+               [await rss_with_queue(sink, 10_000 if quick else 100_000)])
+        smtp = [await asyncio.to_thread(smtp_rate, 500 if quick else 2_000) for _ in range(runs)]
+        record("SMTP to aiosmtpd, 8 reused connections", "msg/s", smtp)
+    finally:
+        sink.stop()
+    write_results()
+
+
+def write_results() -> None:
+    (HERE / "results.json").write_text(json.dumps({"results": RESULTS, "at": datetime.now(UTC).isoformat()}, indent=2))
+    lines = ["| measure | median | unit | vs ceiling | runs |", "|---|---|---|---|---|"]
+    for r in RESULTS:
+        ratio = f"{r['ratio_of_ceiling']:.0%}" if "ratio_of_ceiling" in r else ""
+        runs = " / ".join(f"{v:g}" for v in r["runs"])
+        lines.append(f"| {r['name']} | {r['median']:g} | {r['unit']} | {ratio} | {runs} |")
+    (HERE / "results.md").write_text("\n".join(lines) + "\n")
+    print("\n" + "\n".join(lines))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="make bench")
+    parser.add_argument("--quick", action="store_true", help="one short run of each")
+    asyncio.run(main(parser.parse_args().quick))
