@@ -44,7 +44,12 @@ typecheck: install
 test: install postgres lint typecheck
 	$(BIN)/pytest -q
 
-bench: install postgres
+$(BIN)/.bench-installed: $(BIN)/.installed
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+# Benchmarks, not tests: prints a table, writes bench/results.json and bench/results.md.
+bench: $(BIN)/.bench-installed postgres
 	$(BIN)/python -m bench
 
 clean:

@@ -83,3 +83,12 @@ async def test_two_dispatchers_deliver_each_message_exactly_once(
         "GET", "/api/v1/messages", params={"status": "sent", "limit": "500"}
     )
     assert len(page["items"]) == 500 and page["next_cursor"]
+
+
+async def test_replicas_starting_together_on_an_empty_database(make_settings) -> None:
+    """Both migrate and seed the catalog without tripping over each other."""
+    replicas = [Service(make_settings(), dispatch=False) for _ in range(3)]
+    try:
+        await asyncio.gather(*(r.start() for r in replicas))
+    finally:
+        await asyncio.gather(*(r.stop() for r in replicas))

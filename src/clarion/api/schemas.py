@@ -88,21 +88,6 @@ RecipientRule = Literal[
 ]
 
 
-class EventTypeCreate(Body):
-    key: str = Field(pattern=r"^[a-z][a-z0-9_]{1,99}$", description="stable snake_case key")
-    name: str = Field(min_length=1, max_length=200)
-    group: str = Field("Custom Events", min_length=1, max_length=100)
-    title_template: str = Field(min_length=1, max_length=1000)
-    body_template: str = Field(min_length=1, max_length=20000)
-    actions: list[ActionIn] = Field(default_factory=list, max_length=10)
-    required_labels: list[str] = Field(default_factory=list, max_length=50)
-    recipients: list[RecipientRule] = Field(
-        default_factory=lambda: list[RecipientRule](["subject_user"])
-    )
-    enabled_by_default: bool = True
-    method: Literal["smtp", "webhook", "inbox"] | None = None
-
-
 class EventTypeReplace(Body):
     """A custom type's full definition (everything but the key)."""
 
@@ -116,6 +101,11 @@ class EventTypeReplace(Body):
         default_factory=lambda: list[RecipientRule](["subject_user"])
     )
     enabled_by_default: bool = True
+
+
+class EventTypeCreate(EventTypeReplace):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{1,99}$", description="stable snake_case key")
+    method: Literal["smtp", "webhook", "inbox"] | None = None
 
 
 class ChannelCreate(Body):

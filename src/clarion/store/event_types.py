@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clarion.store.db import Database
+from clarion.store.migrate import lock_schema
 from clarion.store.tables import event_types
 
 
@@ -81,6 +82,7 @@ async def sync_builtin_event_types(db: Database, catalog: Iterable[EventTypeDefi
     """
     now = datetime.now(UTC)
     async with db.begin() as conn:
+        await lock_schema(conn)
         existing = set((await conn.execute(sa.select(event_types.c.key))).scalars())
         for spec in catalog:
             values = {

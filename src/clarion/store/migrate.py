@@ -6,11 +6,14 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clarion.store.db import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Held while the schema or the built-in rows change, so replicas starting together take turns.
+SCHEMA_LOCK = 72616969
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -27,9 +30,12 @@ def _upgrade(connection: Connection, revision: str) -> None:
 async def migrate(db: Database, revision: str = "head") -> None:
     """Bring the schema up to ``revision``; safe to run on every start and by every replica."""
     async with db.begin() as conn:
-        if db.is_postgres:
-            # Replicas starting together: one migrates, the others wait for it.
-            from sqlalchemy import text
-
-            await conn.execute(text("SELECT pg_advisory_xact_lock(72616969)"))
+        await lock_schema(conn)
         await conn.run_sync(_upgrade, revision)
+
+
+async def lock_schema(conn: AsyncConnection) -> None:
+    """Within a transaction: wait for other replicas' schema work (PostgreSQL; SQLite's
+    transactions are already one at a time)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK})
