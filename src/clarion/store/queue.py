@@ -25,8 +25,11 @@ from clarion.store.tables import (
     messages,
 )
 
-# Written literally so PostgreSQL matches the partial index ix_messages_claimable.
-_CLAIMABLE = sa.text("messages.status IN ('pending', 'temporary_failure', 'leased')")
+# claimable_at is set exactly while a message may still be sent (pending, temporary failure,
+# leased) and NULL once it is sent, failed or inhibited. Claims filter on it alone, so both
+# engines walk the partial index ix_messages_claimable in order: with a status condition
+# too, SQLite's planner picked the status index and sorted every due row (265 ms per claim
+# at 1 M queued, against 7 ms at 10 k).
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ async def claim_due_messages(
     leased_until = now + lease_period
     due = (
         sa.select(messages.c.id)
-        .where(_CLAIMABLE, messages.c.claimable_at <= now)
+        .where(messages.c.claimable_at <= now)
         .order_by(messages.c.claimable_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -205,7 +208,9 @@ async def complete_messages(db: Database, completions: Sequence[Completion]) -> 
 
 async def next_due_at(db: Database) -> datetime | None:
     """When the earliest claimable message becomes due (to sleep exactly until then)."""
-    query = sa.select(sa.func.min(messages.c.claimable_at)).where(_CLAIMABLE)
+    query = sa.select(sa.func.min(messages.c.claimable_at)).where(
+        messages.c.claimable_at.is_not(None)
+    )
     async with db.engine.connect() as conn:
         value = (await conn.execute(query)).scalar()
     # min() keeps the column's type, so the value comes back as an aware UTC datetime.

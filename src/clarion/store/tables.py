@@ -155,7 +155,8 @@ messages = sa.Table(
     sa.Column("attempt_count", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("next_retry_after", UTCDateTime(), nullable=True),
     # When the message may next be claimed: now for pending, the retry time for a
-    # temporary failure, the lease's end for a leased one. One index serves every claim.
+    # temporary failure, the lease's end for a leased one; NULL once it is final.
+    # One partial index serves every claim.
     sa.Column("claimable_at", UTCDateTime(), nullable=True),
     sa.Column("leased_until", UTCDateTime(), nullable=True),
     sa.Column("lease_id", sa.Uuid(), nullable=True),
@@ -170,8 +171,8 @@ messages = sa.Table(
     sa.Index(
         "ix_messages_claimable",
         "claimable_at",
-        postgresql_where=sa.text("status IN ('pending', 'temporary_failure', 'leased')"),
-        sqlite_where=sa.text("status IN ('pending', 'temporary_failure', 'leased')"),
+        postgresql_where=sa.text("claimable_at IS NOT NULL"),
+        sqlite_where=sa.text("claimable_at IS NOT NULL"),
     ),
     sa.Index("ix_messages_created_at", "created_at"),
     sa.Index("ix_messages_event_id", "event_id"),
