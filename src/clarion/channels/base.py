@@ -78,6 +78,11 @@ def trim(text: str, limit: int = REASON_BODY_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def truncate(text: str, limit: int) -> str:
+    """Cut ``text`` to ``limit`` characters with a visible ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
     if not value:

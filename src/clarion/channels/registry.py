@@ -46,9 +46,9 @@ class ChannelConfigError(ValueError):
 
 
 def _kinds() -> dict[str, ChannelKind]:
-    from clarion.channels import custom_webhook
+    from clarion.channels import custom_webhook, discord, slack
 
-    found = [custom_webhook.KIND]
+    found = [custom_webhook.KIND, discord.KIND, slack.KIND]
     return {k.kind: k for k in found}
 
 

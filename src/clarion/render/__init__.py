@@ -3,7 +3,13 @@
 Pure functions: no database, no network, no settings.
 """
 
-from clarion.render.markdown import escape_markdown, markdown_to_html, markdown_to_text
+from clarion.render.markdown import (
+    escape_markdown,
+    markdown_to_discord,
+    markdown_to_html,
+    markdown_to_slack,
+    markdown_to_text,
+)
 from clarion.render.templates import (
     RenderContext,
     Rendered,
@@ -19,7 +25,9 @@ __all__ = [
     "RenderedAction",
     "TemplateError",
     "escape_markdown",
+    "markdown_to_discord",
     "markdown_to_html",
+    "markdown_to_slack",
     "markdown_to_text",
     "render_event",
     "validate_templates",

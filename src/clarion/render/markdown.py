@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import nh3
@@ -45,13 +47,23 @@ _ALLOWED_TAGS = {
 _ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"style"}, "td": {"style"}}
 _URL_SCHEMES = {"http", "https", "mailto"}
 
-# CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones with meaning.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&])")
+# CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones with meaning
+# ("=" underlines a setext heading).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&=])")
+# Indentation at the start of a line would make an indented code block, and backslash cannot
+# escape a space: a character reference keeps the space but ends the indentation.
+_LINE_INDENT = re.compile(r"(^|[\r\n])([ \t])")
 
 
 def escape_markdown(value: str) -> str:
     """Backslash-escape ``value`` so Markdown renders it literally (no links, emphasis, HTML)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", value)
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", value)
+    return _LINE_INDENT.sub(lambda m: f"{m[1]}&#{ord(m[2])};", escaped)
+
+
+def parse_markdown(markdown: str) -> list[Token]:
+    """The token stream every rendering here walks."""
+    return _MD.parse(markdown)
 
 
 def markdown_to_html(markdown: str) -> str:
@@ -74,28 +86,102 @@ def _html_from_tokens(tokens: list[Token]) -> str:
             attributes=_ALLOWED_ATTRIBUTES,
             url_schemes=_URL_SCHEMES,
             link_rel="noopener noreferrer",
+            # Tables align columns with style="text-align:…"; nothing else in a style survives.
+            filter_style_properties={"text-align"},
         )
     ).strip()
 
 
-def _inline_text(children: list[Token] | None) -> str:
+@dataclass(frozen=True)
+class Flavor:
+    """How one destination writes text: its escaping, emphasis markers, links and code."""
+
+    escape: Callable[[str], str]
+    strong: str
+    em: str
+    strike: str
+    link: Callable[[str, str], str]  # (rendered label, url) -> text
+    code: Callable[[str], str]
+    code_block: Callable[[str], str]
+    heading: Callable[[str], str]
+
+
+def _plain_link(label: str, url: str) -> str:
+    if not url or url in (label, f"mailto:{label}"):
+        return label
+    return f"{label} ({url})"
+
+
+def _slack_escape(text: str) -> str:
+    # Slack mrkdwn: only these three; this also disarms <!channel> and <@U…> mentions.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_DISCORD_SPECIAL = re.compile(r"([\\*_~`|>#\-\[\]()@<])")
+
+
+def _discord_escape(text: str) -> str:
+    return _DISCORD_SPECIAL.sub(r"\\\1", text)
+
+
+PLAIN = Flavor(
+    escape=lambda t: t,
+    strong="",
+    em="",
+    strike="",
+    link=_plain_link,
+    code=lambda c: c,
+    code_block=lambda c: c,
+    heading=lambda t: t,
+)
+SLACK = Flavor(
+    escape=_slack_escape,
+    strong="*",
+    em="_",
+    strike="~",
+    link=lambda label, url: (
+        f"<{url.replace('|', '%7C').replace('>', '%3E')}|{label.replace('|', '').replace('>', '')}>"
+    ),
+    code=lambda c: f"`{_slack_escape(c)}`",
+    code_block=lambda c: f"```\n{_slack_escape(c)}\n```",
+    heading=lambda t: f"*{t}*",
+)
+# A backtick in code cannot be escaped in Discord: a look-alike keeps it from closing the code.
+DISCORD = Flavor(
+    escape=_discord_escape,
+    strong="**",
+    em="*",
+    strike="~~",
+    link=lambda label, url: f"[{label}]({url.replace(')', '%29')})",
+    code=lambda c: "`" + c.replace("`", "\u02cb") + "`",
+    code_block=lambda c: "```\n" + c.replace("```", "\u02cb\u02cb\u02cb") + "\n```",
+    heading=lambda t: f"**{t}**",
+)
+_MARKERS = {"strong": "strong", "em": "em", "s": "strike"}
+
+
+def _inline_text(children: list[Token] | None, flavor: Flavor = PLAIN) -> str:
     out: list[str] = []
     links: list[tuple[str, int]] = []  # (href, where the link text starts)
     for token in children or []:
         kind = token.type
-        if kind in ("text", "code_inline", "html_inline"):
-            out.append(token.content)
+        if kind in ("text", "html_inline"):
+            out.append(flavor.escape(token.content))
+        elif kind == "code_inline":
+            out.append(flavor.code(token.content))
         elif kind in ("softbreak", "hardbreak"):
             out.append("\n")
         elif kind == "image":
-            out.append(token.content or str(token.attrGet("alt") or ""))
+            out.append(flavor.escape(token.content or str(token.attrGet("alt") or "")))
+        elif kind.removesuffix("_open").removesuffix("_close") in _MARKERS:
+            out.append(getattr(flavor, _MARKERS[kind.rsplit("_", 1)[0]]))
         elif kind == "link_open":
             links.append((str(token.attrGet("href") or ""), len(out)))
         elif kind == "link_close" and links:
             href, start = links.pop()
-            text = "".join(out[start:])
-            if href and href != text and f"mailto:{text}" != href:
-                out.append(f" ({href})")
+            label = "".join(out[start:])
+            del out[start:]
+            out.append(flavor.link(label, href))
     return "".join(out)
 
 
@@ -108,7 +194,17 @@ def markdown_to_text(markdown: str) -> str:
     return _text_from_tokens(_MD.parse(markdown))
 
 
-def _text_from_tokens(tokens: list[Token]) -> str:
+def markdown_to_slack(markdown: str) -> str:
+    """Slack mrkdwn: ``*bold*``, ``<url|label>``, with ``& < >`` escaped in all text."""
+    return _text_from_tokens(_MD.parse(markdown), SLACK)
+
+
+def markdown_to_discord(markdown: str) -> str:
+    """Discord Markdown, with user text backslash-escaped (mentions included)."""
+    return _text_from_tokens(_MD.parse(markdown), DISCORD)
+
+
+def _text_from_tokens(tokens: list[Token], flavor: Flavor = PLAIN) -> str:
     # (text, run): consecutive lines of the same list or table (same run) join with a newline.
     blocks: list[tuple[str, int | None]] = []
     run = 0
@@ -117,6 +213,7 @@ def _text_from_tokens(tokens: list[Token]) -> str:
     item_marker: str | None = None
     cells: list[str] = []
     in_cell = False
+    in_heading = False
 
     def add(text: str, in_run: bool = False) -> None:
         if quote_depth:
@@ -143,7 +240,7 @@ def _text_from_tokens(tokens: list[Token]) -> str:
         elif kind == "blockquote_close":
             quote_depth -= 1
         elif kind in ("fence", "code_block"):
-            add(token.content.rstrip("\n"), bool(lists))
+            add(flavor.code_block(token.content.rstrip("\n")), bool(lists))
         elif kind == "hr":
             add("---")
         elif kind == "tr_open":
@@ -154,8 +251,14 @@ def _text_from_tokens(tokens: list[Token]) -> str:
             in_cell = False
         elif kind == "tr_close":
             add(" | ".join(cells), True)
+        elif kind == "heading_open":
+            in_heading = True
+        elif kind == "heading_close":
+            in_heading = False
         elif kind == "inline":
-            text = _inline_text(token.children)
+            text = _inline_text(token.children, flavor)
+            if in_heading:
+                text = flavor.heading(text)
             if in_cell:
                 cells.append(text)
                 continue

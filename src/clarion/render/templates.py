@@ -6,13 +6,15 @@ Templates see ``labels``, ``data``, ``user_id``, ``user_email``, ``user_name``,
 (``{{ base_url }}``, not ``{{ base_url() }}``).
 
 Every value a ``{{ … }}`` prints is data, never markup: in titles and bodies it is
-Markdown-escaped, in action URLs it is URL-quoted (helpers such as ``base_url`` excepted).
+Markdown-escaped; in action URLs it is percent-encoded as one URL component, except the
+helpers ``base_url``/``logo_url`` and values that are themselves absolute http(s) URLs.
 The escaping is Jinja's ``finalize`` hook, so a template author cannot forget it.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +25,8 @@ import jinja2
 from jinja2 import StrictUndefined, meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from clarion.render.markdown import escape_markdown, markdown_to_html_and_text, markdown_to_text
+from clarion.render.markdown import markdown_to_html_and_text, markdown_to_text
+from clarion.render.values import VALUES_KEY, Trusted, fill, hold
 
 VARIABLES = frozenset(
     {
@@ -41,9 +44,10 @@ VARIABLES = frozenset(
         "current_year",
     }
 )
-# Characters left alone when a value goes into a URL: whatever may legitimately appear in one,
-# so a label holding a whole link (a build URL) still works; spaces, quotes, <> are encoded.
-_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+# A value that is itself an absolute http(s) URL (a label holding a build link) keeps the
+# characters that give a URL its structure; spaces, quotes and <> are still encoded.
+_URL_STRUCTURE = ":/?#[]@!$&'()*+,;=%~"
+_LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*")
 
 
 class TemplateError(ValueError):
@@ -64,17 +68,13 @@ class _Missing(StrictUndefined):
     @property
     def _undefined_message(self) -> str:
         owner = self._undefined_obj
+        if self._undefined_hint:  # e.g. the sandbox's "access to attribute … is unsafe"
+            return str(self._undefined_hint)
         if isinstance(owner, _Labels):
             return f"label {self._undefined_name!r} is missing (labels.{self._undefined_name})"
         if isinstance(owner, _Data):
             return f"data key {self._undefined_name!r} is missing (data.{self._undefined_name})"
         return str(super()._undefined_message)
-
-
-class Trusted(str):
-    """A helper value (``base_url``, ``logo_url``) printed as is."""
-
-    __slots__ = ()
 
 
 @dataclass(frozen=True)
@@ -150,25 +150,41 @@ def _as_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _markdown_value(value: Any) -> str:
-    if isinstance(value, Trusted):
-        return str(value)
-    return escape_markdown(_as_text(value))
-
-
 def _url_value(value: Any) -> str:
     if isinstance(value, Trusted):
         return str(value)
-    return quote(_as_text(value), safe=_URL_SAFE)
+    text = _as_text(value)
+    if _is_absolute_http(text):
+        return quote(text, safe=_URL_STRUCTURE)
+    # Any other value is one URL component: "/", "?", "#", "&" and "%" in it are data.
+    return quote(text, safe="")
+
+
+def _is_absolute_http(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # e.g. an unbalanced "[" in the host part
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def code_block(value: Any) -> Trusted:
+    """``{{ labels.log | code_block }}``: the value verbatim in a fenced block it cannot close."""
+    text = _as_text(value)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return Trusted(f"{fence}\n{text}\n{fence}")
 
 
 def _environment(finalize: Any) -> SandboxedEnvironment:
-    return SandboxedEnvironment(
+    env = SandboxedEnvironment(
         undefined=_Missing, autoescape=False, finalize=finalize, auto_reload=False
     )
+    env.filters["code_block"] = code_block
+    return env
 
 
-_MARKDOWN_ENV = _environment(_markdown_value)
+_MARKDOWN_ENV = _environment(hold)
 _URL_ENV = _environment(_url_value)
 _PLAIN_ENV = _environment(_as_text)
 
@@ -192,10 +208,20 @@ def _render(kind: str, where: str, source: str, variables: Mapping[str, Any]) ->
         raise TemplateError(f"{where}: {type(exc).__name__}: {exc}") from None
 
 
+def _render_markdown(where: str, source: str, variables: Mapping[str, Any]) -> str:
+    values: list[str] = []
+    skeleton = _render("markdown", where, source, {**variables, VALUES_KEY: values})
+    return fill(skeleton, values)
+
+
+def _one_line(text: str) -> str:
+    # Only line breaks fold: other whitespace (a no-break space in a value) is the value's own.
+    return _LINE_BREAKS.sub(" ", text).strip()
+
+
 def _check_url(where: str, url: str) -> str:
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not _is_absolute_http(url):
         raise TemplateError(f"{where}: rendered to {url!r}, which is not an absolute http(s) URL")
     return url
 
@@ -208,8 +234,8 @@ def render_event(
 ) -> Rendered:
     """Render an event type for one recipient; raises TemplateError naming the failing part."""
     variables = ctx.variables()
-    title_markdown = " ".join(_render("markdown", "title", title_template, variables).split())
-    body_markdown = _render("markdown", "body", body_template, variables).strip()
+    title_markdown = _one_line(_render_markdown("title", title_template, variables))
+    body_markdown = _render_markdown("body", body_template, variables).strip()
     rendered_actions = []
     for number, action in enumerate(actions, 1):
         where = f"action {number}"
@@ -218,7 +244,7 @@ def render_event(
         rendered_actions.append(RenderedAction(label, _check_url(f"{where} url", url)))
     body_html, body_text = markdown_to_html_and_text(body_markdown)
     return Rendered(
-        title=" ".join(markdown_to_text(title_markdown).split()),
+        title=_one_line(markdown_to_text(title_markdown)),
         title_markdown=title_markdown,
         body_markdown=body_markdown,
         body_text=body_text,

@@ -16,7 +16,7 @@ DEPLOY = "Deploy Events"
 BACKUP = "Backup Events"
 SERVER = "Server Events"
 BUILD_LINK = (ActionSpec("View deployment", "{{ labels.build_url }}"),)
-ERROR_BLOCK = "\n\n```\n{{ labels.error_message }}\n```"
+ERROR_BLOCK = "\n\n{{ labels.error_message | code_block }}"
 PROJECT = "- **Project:** {{ labels.project }}\n- **Application:** {{ labels.application }}\n"
 OPTIONAL_SIZE = (
     "{% if labels.backup_size is defined and labels.backup_size %}"

@@ -1,0 +1,97 @@
+"""The ``slack`` channel kind: a Slack incoming webhook, Block Kit with a text fallback.
+
+Slack answers 200 with the literal body ``ok``; anything else is a failure whose body names
+it (``invalid_payload``, ``no_service``, …). 429 carries ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from clarion.channels.base import Delivered, Failed, Outbound, Outcome, truncate
+from clarion.channels.http import HttpClient, check_url_syntax
+from clarion.channels.registry import ChannelKind
+from clarion.render import markdown_to_slack
+
+HEADER_LIMIT = 150
+SECTION_LIMIT = 3000
+BUTTON_LABEL_LIMIT = 75
+MAX_BUTTONS = 5
+
+
+class SlackConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    webhook_url: str = Field(description="https://hooks.slack.com/services/T…/B…/…")
+    channel: str = Field("", description="override channel (legacy webhooks only)")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        check_url_syntax(value)
+        return value
+
+
+def slack_payload(message: Outbound, channel: str = "") -> dict[str, Any]:
+    content = message.content
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": truncate(content.title, HEADER_LIMIT)},
+        },
+    ]
+    body = markdown_to_slack(content.body_markdown)
+    if body:
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": truncate(body, SECTION_LIMIT)}}
+        )
+    if content.actions:
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {
+                            "type": "plain_text",
+                            "text": truncate(a.label, BUTTON_LABEL_LIMIT),
+                        },
+                        "url": a.url,
+                    }
+                    for a in content.actions[:MAX_BUTTONS]
+                ],
+            }
+        )
+    payload: dict[str, Any] = {"text": truncate(content.title, SECTION_LIMIT), "blocks": blocks}
+    if channel:
+        payload["channel"] = channel
+    return payload
+
+
+class SlackWebhookSender:
+    def __init__(self, config: SlackConfig, http: HttpClient):
+        self.config = config
+        self.http = http
+
+    async def send(self, message: Outbound) -> Outcome:
+        outcome, status, text = await self.http.post(
+            self.config.webhook_url,
+            json_body=slack_payload(message, self.config.channel),
+            provider="Slack",
+        )
+        if isinstance(outcome, Delivered) and text.strip() != "ok":
+            # A 2xx that is not "ok" did not post the message.
+            return Failed(f"Slack answered HTTP {status}: {truncate(text, 300) or 'no body'}")
+        return outcome
+
+
+KIND = ChannelKind(
+    kind="slack",
+    title="Slack (incoming webhook)",
+    config_model=SlackConfig,
+    secret_fields=frozenset({"webhook_url"}),
+    build=lambda config, deps: SlackWebhookSender(config, deps.http),
+    description="Post to a Slack channel through an incoming webhook URL.",
+)

@@ -1,0 +1,106 @@
+"""Local imitations of Slack's and Discord's webhook endpoints that check what they check.
+
+Slack: ``/services/T…/B…/<secret>``; unknown secret → 404 ``no_service``; JSON only;
+``text`` or ``blocks`` required (400 ``no_text``); ≤50 blocks, header ≤150, section text
+≤3000 (400 ``invalid_blocks``); success is 200 with the body ``ok``.
+Discord: ``/api/webhooks/<id>/<token>``; unknown → 404 ``{"code": 10015}``; an empty
+message → 400 ``{"code": 50006}``; embed limits (title 256, description 4096, ≤10
+embeds, 6000 characters in all) → 400 ``{"code": 50035}``; ``wait=true`` → 200 + message.
+Either can be told to rate-limit the next N requests (429 with Retry-After).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.sink import HttpSink, Received, Reply
+
+
+class FakeSlack(HttpSink):
+    SECRET = "T0001/B0001/XXXXXXXXXXXXXXXXXXXXXXXX"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rate_limited = 0
+        self.responder = self._respond
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.url}/services/{self.SECRET}"
+
+    def _respond(self, n: int, r: Received) -> Reply:
+        if (
+            not r.path.startswith("/services/")
+            or r.path.split("?")[0] != f"/services/{self.SECRET}"
+        ):
+            return Reply(404, "no_service")
+        if self.rate_limited > 0:
+            self.rate_limited -= 1
+            return Reply(429, "rate_limited", {"Retry-After": "1"})
+        if not r.headers.get("Content-Type", "").startswith("application/json"):
+            return Reply(400, "invalid_payload")
+        try:
+            body: dict[str, Any] = json.loads(r.body)
+        except ValueError:
+            return Reply(400, "invalid_payload")
+        if not body.get("text") and not body.get("blocks"):
+            return Reply(400, "no_text")
+        blocks = body.get("blocks", [])
+        if len(blocks) > 50:
+            return Reply(400, "invalid_blocks")
+        for block in blocks:
+            limit = {"header": 150, "section": 3000}.get(block.get("type"), 10_000)
+            if len(block.get("text", {}).get("text", "")) > limit:
+                return Reply(400, "invalid_blocks")
+        return Reply(200, "ok")
+
+
+class FakeDiscord(HttpSink):
+    ID, TOKEN = "123456789012345678", "tok-en_XYZ"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rate_limited = 0
+        self.responder = self._respond
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.url}/api/webhooks/{self.ID}/{self.TOKEN}"
+
+    def _respond(self, n: int, r: Received) -> Reply:
+        path, _, query = r.path.partition("?")
+        if path != f"/api/webhooks/{self.ID}/{self.TOKEN}":
+            return _json(404, {"message": "Unknown Webhook", "code": 10015})
+        if self.rate_limited > 0:
+            self.rate_limited -= 1
+            return Reply(
+                429,
+                json.dumps(
+                    {"message": "You are being rate limited.", "retry_after": 1.5, "global": False}
+                ),
+                {"Content-Type": "application/json"},
+            )  # no Retry-After: body only
+        body: dict[str, Any] = json.loads(r.body)
+        embeds = body.get("embeds", [])
+        if not body.get("content") and not embeds:
+            return _json(400, {"message": "Cannot send an empty message", "code": 50006})
+        total = 0
+        for embed in embeds:
+            if len(embed.get("title", "")) > 256 or len(embed.get("description", "")) > 4096:
+                return _json(400, {"message": "Invalid Form Body", "code": 50035})
+            total += len(embed.get("title", "")) + len(embed.get("description", ""))
+        if len(embeds) > 10 or total > 6000:
+            return _json(400, {"message": "Invalid Form Body", "code": 50035})
+        if "wait=true" in query:
+            return _json(200, {"id": str(n), "channel_id": "1", **body})
+        return Reply(204)
+
+
+def _json(status: int, body: dict[str, Any]) -> Reply:
+    return Reply(status, json.dumps(body), {"Content-Type": "application/json"})
+
+
+__all__ = ["FakeDiscord", "FakeSlack", "web"]
