@@ -36,7 +36,18 @@ class Failed:
     reason: str
 
 
-Outcome = Delivered | Retry | Failed
+@dataclass(frozen=True)
+class Defer:
+    """Not attempted: the destination's rate limit has no room before ``after`` seconds.
+
+    Deferring is not a failure and does not use up an attempt.
+    """
+
+    reason: str
+    after: float
+
+
+Outcome = Delivered | Retry | Failed | Defer
 
 
 @dataclass(frozen=True)

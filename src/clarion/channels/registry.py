@@ -31,6 +31,8 @@ class ChannelKind:
     secret_fields: frozenset[str]
     build: Callable[[Any, ChannelDeps], Sender]
     description: str = ""
+    # Seconds between two messages to one destination (the provider's documented pace).
+    min_interval: Callable[[Any], float] | None = None
 
     def schema(self) -> dict[str, Any]:
         schema = self.config_model.model_json_schema()
@@ -89,6 +91,13 @@ def validate_config(kind: str, raw: dict[str, Any]) -> tuple[dict[str, Any], dic
 def build_sender(kind: str, config: dict[str, Any], deps: ChannelDeps) -> Sender:
     spec = get_kind(kind)
     return spec.build(spec.config_model.model_validate(config), deps)
+
+
+def min_interval(kind: str, config: dict[str, Any]) -> float:
+    spec = get_kind(kind)
+    if spec.min_interval is None:
+        return 0.0
+    return spec.min_interval(spec.config_model.model_validate(config))
 
 
 def masked(kind: str, public: dict[str, Any], secret_names: set[str]) -> dict[str, Any]:

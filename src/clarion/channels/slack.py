@@ -26,6 +26,9 @@ class SlackConfig(BaseModel):
 
     webhook_url: str = Field(description="https://hooks.slack.com/services/T…/B…/…")
     channel: str = Field("", description="override channel (legacy webhooks only)")
+    max_per_second: float = Field(
+        1.0, gt=0, le=50, description="Slack allows about one message a second per webhook"
+    )
 
     @field_validator("webhook_url")
     @classmethod
@@ -94,4 +97,5 @@ KIND = ChannelKind(
     secret_fields=frozenset({"webhook_url"}),
     build=lambda config, deps: SlackWebhookSender(config, deps.http),
     description="Post to a Slack channel through an incoming webhook URL.",
+    min_interval=lambda config: 1.0 / config.max_per_second,
 )

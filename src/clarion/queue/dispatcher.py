@@ -16,7 +16,16 @@ from typing import Any
 import structlog
 
 from clarion import metrics
-from clarion.channels.base import Delivered, Failed, Outbound, Outcome, Recipient, Retry
+from clarion.channels.base import (
+    Defer,
+    Delivered,
+    Failed,
+    Outbound,
+    Outcome,
+    Recipient,
+    Retry,
+)
+from clarion.queue.pacing import Pacer
 from clarion.queue.retry import RetryPolicy, decide
 from clarion.queue.senders import SenderRegistry
 from clarion.render import Rendered
@@ -33,7 +42,8 @@ COMPLETION_FLUSH_DELAY = 0.002
 
 
 def _outcome_name(outcome: Outcome) -> str:
-    return {Delivered: "delivered", Retry: "retry", Failed: "failed"}[type(outcome)]
+    names = {Delivered: "delivered", Retry: "retry", Failed: "failed", Defer: "deferred"}
+    return names[type(outcome)]
 
 
 class Dispatcher:
@@ -62,6 +72,7 @@ class Dispatcher:
         self._completions: list[tuple[Completion, ClaimedMessage]] = []
         self._completions_ready = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._pacer = Pacer()
 
     # --- the claim loop --------------------------------------------------------------------
 
@@ -153,6 +164,7 @@ class Dispatcher:
             finished_at=finished,
             outcome=_outcome_name(outcome),
             detail=detail,
+            counted=not isinstance(outcome, Defer),
         )
         self._completions.append((completion, message))
         self._completions_ready.set()
@@ -165,6 +177,11 @@ class Dispatcher:
                 "before the send finished"
             )
         sender = self.senders.for_message(message)
+        interval = self.senders.interval(message)
+        if interval > 0:
+            wait = self._pacer.wait_for(str(message.channel_id), str(message.id), interval)
+            if wait > 0:
+                return Defer(f"waiting {wait:.1f}s for the channel's rate limit", after=wait)
         if sender is None:
             return Failed(f"no sender for method {message.method!r} (unknown channel kind?)")
         try:
@@ -213,6 +230,8 @@ class Dispatcher:
                     await self.db.notify_inbox(conn, inbox_users)
 
     def _observe(self, completion: Completion, message: ClaimedMessage) -> None:
+        if completion.outcome == "deferred":
+            return
         result = {"delivered": "sent", "retry": "retry", "failed": "failed"}[completion.outcome]
         if completion.status == "permanent_failure":
             result = "failed"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from clarion.channels.base import Delivered, Failed, Outcome, Retry
-from clarion.store.tables import PERMANENT_FAILURE, SENT, TEMPORARY_FAILURE
+from clarion.channels.base import Defer, Delivered, Failed, Outcome, Retry
+from clarion.store.tables import PENDING, PERMANENT_FAILURE, SENT, TEMPORARY_FAILURE
 
 # Backoff doubles the retry interval per attempt, up to this many times the interval.
 MAX_BACKOFF_FACTOR = 8
@@ -38,7 +38,9 @@ def decide(outcome: Outcome, attempt: int, policy: RetryPolicy, now: datetime) -
         return Transition(SENT, None, None)
     if isinstance(outcome, Failed):
         return Transition(PERMANENT_FAILURE, outcome.reason, None)
-    assert isinstance(outcome, Retry)
+    if isinstance(outcome, Defer):
+        return Transition(PENDING, outcome.reason, now + timedelta(seconds=outcome.after))
+    assert isinstance(outcome, Retry), outcome
     if attempt >= policy.max_attempts:
         reason = f"{outcome.reason} (gave up after {attempt} attempts)"
         return Transition(PERMANENT_FAILURE, reason, None)

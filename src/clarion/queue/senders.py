@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from clarion.channels.base import Failed, Outbound, Outcome, Sender
-from clarion.channels.registry import ChannelConfigError, ChannelDeps, build_sender
+from clarion.channels.registry import ChannelConfigError, ChannelDeps, build_sender, min_interval
 from clarion.secrets import SecretBox, SecretsError
 from clarion.store.channels import channels_by_ids
 from clarion.store.db import Database
@@ -41,8 +41,8 @@ class SenderRegistry:
         self.db = db
         self.box = box
         self.deps = deps
-        self._channels: dict[uuid.UUID, tuple[datetime, Sender]] = {}
-        self._current: dict[uuid.UUID, Sender] = {}
+        self._channels: dict[uuid.UUID, tuple[datetime, Sender, float]] = {}
+        self._current: dict[uuid.UUID, tuple[Sender, float]] = {}
 
     async def prepare(self, batch: Sequence[ClaimedMessage]) -> None:
         """Load (or refresh) the senders of the channels this batch goes to."""
@@ -53,27 +53,38 @@ class SenderRegistry:
             try:
                 found = await channels_by_ids(conn, self.box, ids)
             except SecretsError as exc:
-                self._current = {i: _Refuse(str(exc)) for i in ids}
+                self._current = {i: (_Refuse(str(exc)), 0.0) for i in ids}
                 return
         for channel_id in ids:
             channel = found.get(channel_id)
             if channel is None:
-                self._current[channel_id] = _Refuse("the channel was deleted")
+                self._current[channel_id] = (_Refuse("the channel was deleted"), 0.0)
                 continue
             if not channel.enabled:
-                self._current[channel_id] = _Refuse(f"channel {channel.name!r} is disabled")
+                refuse = _Refuse(f"channel {channel.name!r} is disabled")
+                self._current[channel_id] = (refuse, 0.0)
                 continue
             cached = self._channels.get(channel_id)
             if cached is None or cached[0] != channel.updated_at:
+                interval = 0.0
                 try:
-                    sender = build_sender(channel.kind, channel.full_config, self.deps)
+                    sender: Sender = build_sender(channel.kind, channel.full_config, self.deps)
+                    interval = min_interval(channel.kind, channel.full_config)
                 except (ChannelConfigError, ValueError) as exc:
                     sender = _Refuse(f"channel {channel.name!r} has an invalid config: {exc}")
-                cached = (channel.updated_at, sender)
+                cached = (channel.updated_at, sender, interval)
                 self._channels[channel_id] = cached
-            self._current[channel_id] = cached[1]
+            self._current[channel_id] = (cached[1], cached[2])
 
     def for_message(self, message: ClaimedMessage) -> Sender | None:
         if message.channel_id is not None:
-            return self._current.get(message.channel_id)
+            found = self._current.get(message.channel_id)
+            return found[0] if found else None
         return self.methods.get(message.method)
+
+    def interval(self, message: ClaimedMessage) -> float:
+        """The pace of the message's destination, in seconds between messages (0: none)."""
+        if message.channel_id is None:
+            return 0.0
+        found = self._current.get(message.channel_id)
+        return found[1] if found else 0.0

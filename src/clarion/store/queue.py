@@ -61,6 +61,8 @@ class Completion:
     finished_at: datetime
     outcome: str
     detail: str | None
+    # False when the message was deferred unsent (rate limit): the claim's attempt is undone.
+    counted: bool = True
 
 
 def new_message_row(
@@ -175,6 +177,7 @@ async def complete_messages(db: Database, completions: Sequence[Completion]) -> 
             lease_id=None,
             sent_at=sa.bindparam("b_sent_at"),
             updated_at=sa.bindparam("b_now"),
+            attempt_count=messages.c.attempt_count - sa.bindparam("b_uncount"),
         )
     )
     params = [
@@ -186,6 +189,7 @@ async def complete_messages(db: Database, completions: Sequence[Completion]) -> 
             "b_next": c.next_retry_after,
             "b_sent_at": c.finished_at if c.status == SENT else None,
             "b_now": c.finished_at,
+            "b_uncount": 0 if c.counted else 1,
         }
         for c in completions
     ]
@@ -199,10 +203,12 @@ async def complete_messages(db: Database, completions: Sequence[Completion]) -> 
             "finished_at": c.finished_at,
         }
         for c in completions
+        if c.counted
     ]
     async with db.begin() as conn:
         result = await conn.execute(update, params)
-        await conn.execute(message_attempts.insert(), attempts)
+        if attempts:
+            await conn.execute(message_attempts.insert(), attempts)
     return int(result.rowcount or 0)
 
 

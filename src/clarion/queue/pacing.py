@@ -1,0 +1,39 @@
+"""Per-destination pacing: at most one message per interval to one channel.
+
+Each waiting message is given a slot in the destination's schedule and deferred until it;
+when it comes back at that time the slot is its own, so a burst is delivered late but
+complete and in order. Slots are measured from the last real send, so a message that comes
+back late pushes the ones behind it instead of letting them follow too closely. Pacing is
+per process: with several replicas each keeps its own schedule (429s cover the rest).
+"""
+
+from __future__ import annotations
+
+import time
+
+# A little slack on top of the provider's interval: request latency varies.
+MARGIN = 1.03
+
+
+class Pacer:
+    def __init__(self) -> None:
+        self._next_free: dict[str, float] = {}
+        self._last_sent: dict[str, float] = {}
+        self._slots: dict[str, float] = {}  # message id -> its reserved time
+
+    def wait_for(self, destination: str, message_id: str, interval: float) -> float:
+        """Seconds until ``message_id`` may be sent to ``destination`` (0: send it now)."""
+        interval *= MARGIN
+        now = time.monotonic()
+        earliest = self._last_sent.get(destination, float("-inf")) + interval
+        slot = self._slots.pop(message_id, None)
+        if slot is None:
+            slot = max(now, self._next_free.get(destination, 0.0), earliest)
+        else:
+            slot = max(slot, earliest)
+        self._next_free[destination] = max(self._next_free.get(destination, 0.0), slot + interval)
+        if slot <= now:
+            self._last_sent[destination] = now
+            return 0.0
+        self._slots[message_id] = slot
+        return slot - now

@@ -1,0 +1,30 @@
+"""The pacer: slots in order, measured from real sends."""
+
+from __future__ import annotations
+
+import time
+
+from clarion.queue.pacing import MARGIN, Pacer
+
+
+def test_slots_are_spaced_and_owned() -> None:
+    pacer = Pacer()
+    assert pacer.wait_for("c", "m1", 1.0) == 0.0
+    w2 = pacer.wait_for("c", "m2", 1.0)
+    w3 = pacer.wait_for("c", "m3", 1.0)
+    assert 0.99 * MARGIN < w2 <= 1.0 * MARGIN
+    assert 1.99 * MARGIN < w3 <= 2.0 * MARGIN
+    # Coming back early keeps its own slot rather than joining the end of the line.
+    assert 0 < pacer.wait_for("c", "m2", 1.0) <= w2
+    assert pacer.wait_for("other", "x", 1.0) == 0.0  # destinations are independent
+
+
+def test_a_late_message_pushes_the_next_one() -> None:
+    pacer = Pacer()
+    interval = 0.05
+    assert pacer.wait_for("c", "m1", interval) == 0.0
+    pacer.wait_for("c", "m2", interval)
+    pacer.wait_for("c", "m3", interval)
+    time.sleep(interval * MARGIN * 2.5)  # m2 comes back late; m3's slot has passed too
+    assert pacer.wait_for("c", "m2", interval) == 0.0
+    assert pacer.wait_for("c", "m3", interval) > 0.9 * interval  # not right behind m2
