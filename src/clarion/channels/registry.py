@@ -48,9 +48,10 @@ class ChannelConfigError(ValueError):
 
 
 def _kinds() -> dict[str, ChannelKind]:
-    from clarion.channels import custom_webhook, discord, slack
+    from clarion.channels import custom_webhook, discord, gotify, mattermost, ntfy, slack
 
-    found = [custom_webhook.KIND, discord.KIND, slack.KIND]
+    modules = (custom_webhook, discord, gotify, mattermost, ntfy, slack)
+    found = [module.KIND for module in modules]
     return {k.kind: k for k in found}
 
 

@@ -1,0 +1,70 @@
+"""The ``mattermost`` channel kind: a Mattermost incoming webhook, Markdown text.
+
+Mattermost answers 200 ``ok``; errors are JSON with a ``message``. Mentions in the text are
+broken with a zero-width space so user text cannot ping ``@channel``/``@all``/``@here``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from clarion.channels.base import Delivered, Failed, Outbound, Outcome, truncate
+from clarion.channels.http import HttpClient, check_url_syntax
+from clarion.channels.registry import ChannelKind
+
+TEXT_LIMIT = 4000  # older servers' post limit; current ones allow 16383
+
+
+class MattermostConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    webhook_url: str = Field(description="https://{host}/hooks/{key}")
+    channel: str = Field("", description="channel name to post in (if the hook allows it)")
+    username: str = Field("", description="display name (if the server allows overrides)")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        check_url_syntax(value)
+        return value
+
+
+def mattermost_payload(message: Outbound, config: MattermostConfig) -> dict[str, Any]:
+    content = message.content
+    links = " · ".join(f"[{a.label}]({a.url})" for a in content.actions)
+    text = f"#### {content.title_markdown}\n\n{content.body_markdown}"
+    text = truncate(text, TEXT_LIMIT - len(links) - 2) + (f"\n\n{links}" if links else "")
+    payload: dict[str, Any] = {"text": text.replace("@", "@\u200b")}
+    if config.channel:
+        payload["channel"] = config.channel.lstrip("#")
+    if config.username:
+        payload["username"] = config.username
+    return payload
+
+
+class MattermostSender:
+    def __init__(self, config: MattermostConfig, http: HttpClient):
+        self.config = config
+        self.http = http
+
+    async def send(self, message: Outbound) -> Outcome:
+        outcome, status, text = await self.http.post(
+            self.config.webhook_url,
+            json_body=mattermost_payload(message, self.config),
+            provider="Mattermost",
+        )
+        if isinstance(outcome, Delivered) and text.strip() != "ok":
+            return Failed(f"Mattermost answered HTTP {status}: {truncate(text, 300) or 'no body'}")
+        return outcome
+
+
+KIND = ChannelKind(
+    kind="mattermost",
+    title="Mattermost (incoming webhook)",
+    config_model=MattermostConfig,
+    secret_fields=frozenset({"webhook_url"}),
+    build=lambda config, deps: MattermostSender(config, deps.http),
+    description="Post Markdown to a Mattermost channel through an incoming webhook.",
+)
