@@ -107,3 +107,59 @@ class FakeNtfy(_Fake):
         if len(body.get("message", "").encode()) > 4096:
             return _json(413, {"code": 41301, "http": 413, "error": "message too large"})
         return _json(200, {"id": "sPs71M8A2T", "event": "message", "topic": body["topic"]})
+
+
+class FakeTelegram(_Fake):
+    """Bot API: ``/bot<token>/sendMessage``; checks the token, chat, HTML entities, length."""
+
+    TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    CHATS = {"-1001234567890"}
+    ALLOWED = {
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "a",
+        "code",
+        "pre",
+        "blockquote",
+        "tg-spoiler",
+        "span",
+    }
+
+    def respond(self, r: Received) -> Reply:
+        import re
+
+        if r.path != f"/bot{self.TOKEN}/sendMessage":
+            return _json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+        body = json.loads(r.body)
+        if str(body.get("chat_id")) not in self.CHATS:
+            return _json(
+                400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
+            )
+        text = body.get("text", "")
+        if body.get("parse_mode") == "HTML":
+            tags = re.findall(r"</?([a-zA-Z-]+)", text)
+            entities = re.findall(r"&([a-zA-Z]+);", text)
+            if any(t not in self.ALLOWED for t in tags) or any(
+                e not in ("lt", "gt", "amp", "quot") for e in entities
+            ):
+                return _json(
+                    400,
+                    {
+                        "ok": False,
+                        "error_code": 400,
+                        "description": "Bad Request: can't parse entities: unsupported tag",
+                    },
+                )
+        if not text or len(text) > 4096:
+            return _json(
+                400,
+                {"ok": False, "error_code": 400, "description": "Bad Request: message is too long"},
+            )
+        return _json(200, {"ok": True, "result": {"message_id": 7, "text": text}})

@@ -48,9 +48,17 @@ class ChannelConfigError(ValueError):
 
 
 def _kinds() -> dict[str, ChannelKind]:
-    from clarion.channels import custom_webhook, discord, gotify, mattermost, ntfy, slack
+    from clarion.channels import (
+        custom_webhook,
+        discord,
+        gotify,
+        mattermost,
+        ntfy,
+        slack,
+        telegram,
+    )
 
-    modules = (custom_webhook, discord, gotify, mattermost, ntfy, slack)
+    modules = (custom_webhook, discord, gotify, mattermost, ntfy, slack, telegram)
     found = [module.KIND for module in modules]
     return {k.kind: k for k in found}
 

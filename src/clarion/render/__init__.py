@@ -8,6 +8,7 @@ from clarion.render.markdown import (
     markdown_to_discord,
     markdown_to_html,
     markdown_to_slack,
+    markdown_to_telegram,
     markdown_to_text,
 )
 from clarion.render.templates import (
@@ -28,6 +29,7 @@ __all__ = [
     "markdown_to_discord",
     "markdown_to_html",
     "markdown_to_slack",
+    "markdown_to_telegram",
     "markdown_to_text",
     "render_event",
     "validate_templates",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import nh3
@@ -104,6 +105,8 @@ class Flavor:
     code: Callable[[str], str]
     code_block: Callable[[str], str]
     heading: Callable[[str], str]
+    # Closing markers where they differ from the opening ones (HTML-like flavors).
+    closers: Mapping[str, str] = field(default_factory=dict)
 
 
 def _plain_link(label: str, url: str) -> str:
@@ -157,6 +160,24 @@ DISCORD = Flavor(
     code_block=lambda c: "```\n" + c.replace("```", "\u02cb\u02cb\u02cb") + "\n```",
     heading=lambda t: f"**{t}**",
 )
+
+
+def _tg_escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+# Telegram's HTML mode: a handful of tags, and only &lt; &gt; &amp; &quot; as entities.
+TELEGRAM = Flavor(
+    escape=_tg_escape,
+    strong="<b>",
+    em="<i>",
+    strike="<s>",
+    link=lambda label, url: f'<a href="{html.escape(url, quote=True)}">{label}</a>',
+    code=lambda c: f"<code>{_tg_escape(c)}</code>",
+    code_block=lambda c: f"<pre>{_tg_escape(c)}</pre>",
+    heading=lambda t: f"<b>{t}</b>",
+    closers={"strong": "</b>", "em": "</i>", "strike": "</s>"},
+)
 _MARKERS = {"strong": "strong", "em": "em", "s": "strike"}
 
 
@@ -174,7 +195,9 @@ def _inline_text(children: list[Token] | None, flavor: Flavor = PLAIN) -> str:
         elif kind == "image":
             out.append(flavor.escape(token.content or str(token.attrGet("alt") or "")))
         elif kind.removesuffix("_open").removesuffix("_close") in _MARKERS:
-            out.append(getattr(flavor, _MARKERS[kind.rsplit("_", 1)[0]]))
+            name = _MARKERS[kind.rsplit("_", 1)[0]]
+            closing = kind.endswith("_close") and name in flavor.closers
+            out.append(flavor.closers[name] if closing else getattr(flavor, name))
         elif kind == "link_open":
             links.append((str(token.attrGet("href") or ""), len(out)))
         elif kind == "link_close" and links:
@@ -197,6 +220,11 @@ def markdown_to_text(markdown: str) -> str:
 def markdown_to_slack(markdown: str) -> str:
     """Slack mrkdwn: ``*bold*``, ``<url|label>``, with ``& < >`` escaped in all text."""
     return _text_from_tokens(_MD.parse(markdown), SLACK)
+
+
+def markdown_to_telegram(markdown: str) -> str:
+    """Telegram HTML (parse_mode HTML): <b>, <i>, <a>, <code>, <pre>; user text escaped."""
+    return _text_from_tokens(_MD.parse(markdown), TELEGRAM)
 
 
 def markdown_to_discord(markdown: str) -> str:

@@ -2,25 +2,39 @@
 
 Templates are Jinja2 (see :mod:`clarion.render`). Recipient rules: ``subject_user`` (the
 user the event is about), ``role:<role>`` (every active holder of the role), and the
-modifier ``-initiator`` (skip the user named by the ``initiator`` label). Dokploy's events
-have no user rules: they reach the team channels subscribed to them.
+modifier ``-initiator`` (skip the user whose username is the ``initiator`` label). Dokploy's
+events have no user rules: they reach the team channels subscribed to them.
+
+The data lives in :mod:`.coder` and :mod:`.dokploy`; ids are literals, never computed.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = [
+    "BUILTIN_EVENT_TYPES",
+    "RECIPIENT_RULES",
+    "TEMPLATE_ADMINS",
+    "USER_ADMINS",
+    "ActionSpec",
+    "EventTypeSpec",
+    "builtin",
+]
+
 USER_ADMINS = ("role:owner", "role:user-admin")
 TEMPLATE_ADMINS = ("role:owner", "role:template-admin")
+RECIPIENT_RULES = frozenset(
+    {"subject_user", "role:owner", "role:user-admin", "role:template-admin", "-initiator"}
+)
 
 
 @dataclass(frozen=True)
 class ActionSpec:
-    label: str
-    url: str
+    label: str  # a Jinja2 template too (e.g. "Open {{ app_name }}")
+    url: str  # a Jinja2 template rendering to an absolute http(s) URL
 
 
 @dataclass(frozen=True)
@@ -33,11 +47,14 @@ class EventTypeSpec:
     body_template: str
     actions: tuple[ActionSpec, ...] = ()
     required_labels: tuple[str, ...] = ()
+    # Labels the templates use only when present (guarded with `is defined`).
     optional_labels: tuple[str, ...] = ()
     recipients: tuple[str, ...] = ()
     enabled_by_default: bool = True
-    example_labels: Mapping[str, str] = field(default_factory=dict)
-    example_data: Mapping[str, Any] = field(default_factory=dict)
+    # Realistic samples for every required and optional label (tests, docs, UI preview).
+    # Left out of the hash so a spec stays hashable; treat both as read-only.
+    example_labels: dict[str, str] = field(default_factory=dict, hash=False)
+    example_data: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
 def _all() -> tuple[EventTypeSpec, ...]:
@@ -52,6 +69,7 @@ _BY_KEY = {spec.key: spec for spec in BUILTIN_EVENT_TYPES}
 
 
 def builtin(key: str) -> EventTypeSpec:
+    """The built-in event type ``key``; ``KeyError`` naming it when there is none."""
     try:
         return _BY_KEY[key]
     except KeyError:

@@ -19,7 +19,8 @@ WS = "Workspace Events"
 USERS = "User Events"
 TEMPLATES = "Template Events"
 TASKS = "Task Events"
-GREETING = "Hi {{ user_name or user_username }},\n\n"
+# A channel subscribed to a Coder event renders it with no user: then there is no greeting.
+GREETING = "{% if user_name or user_username %}Hi {{ user_name or user_username }},\n\n{% endif %}"
 VIEW_WORKSPACE = ActionSpec(
     "View workspace", "{{ base_url }}/@{{ user_username }}/{{ labels.name }}"
 )
@@ -41,7 +42,8 @@ _WORKSPACE = [
             ActionSpec("View templates", "{{ base_url }}/templates"),
         ),
         required_labels=("name", "reason", "initiator"),
-        recipients=("subject_user",),
+        # Coder does not tell owners about a deletion they started themselves.
+        recipients=("subject_user", "-initiator"),
         example_labels={
             "name": "dev",
             "reason": "autodeleted due to dormancy",
@@ -272,46 +274,41 @@ _WORKSPACE = [
 
 
 def _account_event(
-    key: str, ident: str, name: str, verb: str, action: ActionSpec, admin: bool
+    key: str,
+    ident: str,
+    name: str,
+    verb: str,
+    action: ActionSpec | None,
+    *,
+    admin: bool,
+    closing: str = "",
 ) -> EventTypeSpec:
-    prefix = verb  # labels are <verb>_account_name, e.g. suspended_account_name
+    """An account status change: labels are ``<verb>_account_name`` etc., as in Coder."""
+    account = f"{{{{ labels.{verb}_account_name }}}}"
     if admin:
-        body = (
-            GREETING + f"The account **{{{{ labels.{prefix}_account_name }}}}** "
-            f"({{{{ labels.{prefix}_account_user_name }}}}) was {verb} by "
-            "**{{ labels.initiator }}**."
-        )
-        labels: tuple[str, ...] = (
-            f"{prefix}_account_name",
-            f"{prefix}_account_user_name",
-            "initiator",
-        )
-        title = f'User account "{{{{ labels.{prefix}_account_name }}}}" {verb}'
+        person = f"{{{{ labels.{verb}_account_user_name }}}}"
+        title = f'User account "{account}" {verb}'
+        body = f"The account **{account}** ({person}) was {verb} by **{{{{ labels.initiator }}}}**."
+        labels: tuple[str, ...] = (f"{verb}_account_name", f"{verb}_account_user_name")
         recipients: tuple[str, ...] = USER_ADMINS
     else:
-        body = (
-            GREETING + f"Your account **{{{{ labels.{prefix}_account_name }}}}** was {verb} "
-            "by **{{ labels.initiator }}**."
-        )
-        labels = (f"{prefix}_account_name", "initiator")
         title = f"Your account has been {verb}"
+        body = f"Your account **{account}** was {verb} by **{{{{ labels.initiator }}}}**."
+        labels = (f"{verb}_account_name",)
         recipients = ("subject_user",)
+    labels += ("initiator",)
+    examples = {f"{verb}_account_name": "ann", f"{verb}_account_user_name": "Ann Example"}
     return EventTypeSpec(
         key=key,
         id=UUID(ident),
         name=name,
         group=USERS,
         title_template=title,
-        body_template=body,
-        actions=(action,) if action.url else (),
+        body_template=GREETING + body + (f"\n\n{closing}" if closing else ""),
+        actions=(action,) if action else (),
         required_labels=labels,
         recipients=recipients,
-        example_labels={
-            label: {"initiator": "olive"}.get(
-                label, "Ann Example" if "user_name" in label else "ann"
-            )
-            for label in labels
-        },
+        example_labels={label: examples.get(label, "olive") for label in labels},
         example_data={
             "user": {
                 "id": "5c3b1d2e-0000-4000-8000-000000000001",
@@ -322,7 +319,6 @@ def _account_event(
     )
 
 
-_NO_ACTION = ActionSpec("", "")
 _USERS = [
     _account_event(
         "user_account_created",
@@ -363,8 +359,10 @@ _USERS = [
         "6a2f0609-9b69-4d36-a989-9f5925b6cbff",
         "Your account has been suspended",
         "suspended",
-        _NO_ACTION,
+        None,
         admin=False,
+        closing="You cannot sign in while it is suspended. If you think this is a mistake, "
+        "ask an administrator.",
     ),
     _account_event(
         "your_account_activated",
@@ -373,6 +371,7 @@ _USERS = [
         "activated",
         ActionSpec("Open {{ app_name }}", "{{ base_url }}"),
         admin=False,
+        closing="You can sign in again.",
     ),
     EventTypeSpec(
         key="user_one_time_passcode",
@@ -431,6 +430,7 @@ _TEMPLATES = [
             ),
         ),
         required_labels=("template", "message", "organization"),
+        # One event per owner of a workspace built from the template (the caller fans out).
         recipients=("subject_user",),
         example_labels={"template": "docker", "message": "use docker-v2", "organization": "coder"},
     ),
@@ -440,15 +440,28 @@ _TEMPLATES = [
         name="Report: Workspace Builds Failed",
         group=TEMPLATES,
         title_template="Failed workspace builds this {{ data.report_frequency | default('week') }}",
-        body_template=GREETING + "These templates had failing workspace builds over the last "
-        "{{ data.report_frequency | default('week') }}:\n\n"
+        body_template=GREETING + "Some workspace builds failed over the last "
+        "{{ data.report_frequency | default('week') }}. Per template and version:\n\n"
         "{% for t in data.templates | default([]) %}"
         "- **{{ t.display_name or t.name }}**: {{ t.failed_builds }} of {{ t.total_builds }} "
         "builds failed\n"
         "{% for v in t.versions | default([]) %}"
-        "  - {{ v.template_version_name }}: {{ v.failed_count }} failed\n"
-        "{% endfor %}{% endfor %}",
-        actions=(ActionSpec("View workspaces", "{{ base_url }}/workspaces"),),
+        "  - Version **{{ v.template_version_name }}**: {{ v.failed_count }} failed\n"
+        "{% for b in v.failed_builds | default([]) %}"
+        "    - {{ b.workspace_owner_username }}/{{ b.workspace_name }}, "
+        "build #{{ b.build_number }}\n"
+        "{% endfor %}{% endfor %}{% endfor %}",
+        # Coder's filter syntax: "id:<a> id:<b>" ("+" is a space); an empty filter shows all.
+        actions=(
+            ActionSpec(
+                "View workspaces",
+                "{{ base_url }}/workspaces?filter="
+                "{% for t in data.templates | default([]) %}"
+                "{% for v in t.versions | default([]) %}"
+                "{% for b in v.failed_builds | default([]) %}id%3A{{ b.workspace_id }}+"
+                "{% endfor %}{% endfor %}{% endfor %}",
+            ),
+        ),
         recipients=TEMPLATE_ADMINS,
         example_data={
             "report_frequency": "week",
@@ -456,10 +469,27 @@ _TEMPLATES = [
                 {
                     "name": "docker",
                     "display_name": "Docker",
-                    "failed_builds": 3,
+                    "failed_builds": 2,
                     "total_builds": 40,
                     "versions": [
-                        {"template_version_name": "v12", "failed_count": 3, "failed_builds": []}
+                        {
+                            "template_version_name": "v12",
+                            "failed_count": 2,
+                            "failed_builds": [
+                                {
+                                    "workspace_id": "0f7c1a52-3d4e-4b8a-9c61-2e5f7a9b0c13",
+                                    "workspace_name": "dev",
+                                    "workspace_owner_username": "ann",
+                                    "build_number": 7,
+                                },
+                                {
+                                    "workspace_id": "6b2d9e80-1c3f-4a57-8e94-d0a1b2c3e4f5",
+                                    "workspace_name": "api",
+                                    "workspace_owner_username": "bob",
+                                    "build_number": 12,
+                                },
+                            ],
+                        }
                     ],
                 },
             ],
