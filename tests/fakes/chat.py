@@ -19,13 +19,20 @@ from aiohttp import web
 from tests.fakes.sink import HttpSink, Received, Reply
 
 
-class FakeSlack(HttpSink):
-    SECRET = "T0001/B0001/XXXXXXXXXXXXXXXXXXXXXXXX"
+class _ChatFake(HttpSink):
+    """Answers through ``_respond``; ``rate_limited`` makes the next N requests a 429."""
 
     def __init__(self) -> None:
         super().__init__()
         self.rate_limited = 0
         self.responder = self._respond
+
+    def _respond(self, n: int, r: Received) -> Reply:
+        raise AssertionError("subclasses answer requests")
+
+
+class FakeSlack(_ChatFake):
+    SECRET = "T0001/B0001/XXXXXXXXXXXXXXXXXXXXXXXX"
 
     @property
     def webhook_url(self) -> str:
@@ -58,13 +65,8 @@ class FakeSlack(HttpSink):
         return Reply(200, "ok")
 
 
-class FakeDiscord(HttpSink):
+class FakeDiscord(_ChatFake):
     ID, TOKEN = "123456789012345678", "tok-en_XYZ"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rate_limited = 0
-        self.responder = self._respond
 
     @property
     def webhook_url(self) -> str:

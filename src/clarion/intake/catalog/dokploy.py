@@ -23,6 +23,10 @@ OPTIONAL_SIZE = (
     "\n- **Size:** {{ labels.backup_size }}{% endif %}"
 )
 
+BUILD_URL_EXAMPLE = (
+    "https://dokploy.example.com/dashboard/project/p_4f2a/environment/e_91c0"
+    "/services/application/a_7d3e?tab=deployments"
+)
 _DB_EXAMPLE = {
     "project": "shop",
     "application": "orders-db",
@@ -39,6 +43,9 @@ _VOLUME_EXAMPLE = {
     "error_message": "disk full",
 }
 
+# Every type here keeps enabled_by_default=True and recipients=(): unlike Coder's events they
+# have no user recipients, and the opt-in (Dokploy's flags default to off) is a channel's
+# subscription to the key, so turning the type off by default would mute subscribed channels.
 DOKPLOY_EVENTS: tuple[EventTypeSpec, ...] = (
     EventTypeSpec(
         key="deploy_succeeded",
@@ -49,10 +56,13 @@ DOKPLOY_EVENTS: tuple[EventTypeSpec, ...] = (
         body_template="The build of **{{ labels.application }}** succeeded.\n\n"
         + PROJECT
         + "- **Type:** {{ labels.application_type }}"
-        "{% if labels.environment is defined %}\n- **Environment:** {{ labels.environment }}"
-        "{% endif %}{% if data.domains is defined and data.domains %}\n- **Domains:** "
+        "{% if labels.environment is defined and labels.environment %}"
+        "\n- **Environment:** {{ labels.environment }}{% endif %}"
+        "{% if data.domains is defined and data.domains %}\n- **Domains:** "
         "{{ data.domains | join(', ') }}{% endif %}",
         actions=BUILD_LINK,
+        # Part C lists environment as required; Dokploy's own custom-webhook payload and
+        # Mattermost message leave it out, so a sender may not have it: optional here.
         required_labels=("project", "application", "application_type", "build_url"),
         optional_labels=("environment",),
         example_labels={
@@ -60,7 +70,7 @@ DOKPLOY_EVENTS: tuple[EventTypeSpec, ...] = (
             "application": "api",
             "application_type": "application",
             "environment": "production",
-            "build_url": "https://dokploy.example.com/dashboard/x",
+            "build_url": BUILD_URL_EXAMPLE,
         },
         example_data={"domains": ["api.shop.example.com"]},
     ),
@@ -87,7 +97,7 @@ DOKPLOY_EVENTS: tuple[EventTypeSpec, ...] = (
             "application": "api",
             "application_type": "compose",
             "error_message": "npm ERR! missing script: build",
-            "build_url": "https://dokploy.example.com/dashboard/x",
+            "build_url": BUILD_URL_EXAMPLE,
         },
     ),
     EventTypeSpec(
@@ -119,7 +129,7 @@ DOKPLOY_EVENTS: tuple[EventTypeSpec, ...] = (
             "database_name",
             "error_message",
         ),
-        example_labels=_DB_EXAMPLE,
+        example_labels=dict(_DB_EXAMPLE),
     ),
     EventTypeSpec(
         key="volume_backup_succeeded",
@@ -176,7 +186,8 @@ DOKPLOY_EVENTS: tuple[EventTypeSpec, ...] = (
         name="Docker Cleanup Completed",
         group=SERVER,
         title_template="✅ Docker cleanup done",
-        body_template="{{ labels.message }}",
+        body_template="Unused Docker images, containers and build cache were cleaned up.\n\n"
+        "- **Result:** {{ labels.message }}",
         required_labels=("message",),
         example_labels={"message": "Removed 14 images and 3 stopped containers (2.1 GB)."},
     ),
@@ -186,7 +197,8 @@ DOKPLOY_EVENTS: tuple[EventTypeSpec, ...] = (
         name="Platform Restarted",
         group=SERVER,
         title_template="✅ Server restarted",
-        body_template="The platform server restarted and is running again.",
+        body_template="The platform server restarted and is running again. If nobody "
+        "planned a restart, check its logs.",
     ),
     EventTypeSpec(
         key="server_threshold_exceeded",
