@@ -117,3 +117,27 @@ def test_cli_drives_a_running_server(server: dict[str, str]) -> None:
     assert denied.returncode == 1 and "401" in denied.stderr
     listing = clarion(env, "messages", "list", "--status", "sent").stdout
     assert "workspace_deleted" in listing
+
+    nowhere = f"http://127.0.0.1:{free_port()}/hook"
+    added = json.loads(
+        clarion(
+            env,
+            "--json",
+            "channels",
+            "add",
+            "ops",
+            "webhook",
+            "--config",
+            f"endpoint={nowhere}",
+            "--event",
+            "deploy_failed",
+        ).stdout
+    )
+    assert added["kind"] == "webhook" and added["events"] == ["deploy_failed"]
+    listed = json.loads(clarion(env, "--json", "channels", "list").stdout)
+    assert [c["name"] for c in listed] == ["ops"]
+    failed = clarion(env, "channels", "test", added["id"], ok=False)
+    # This server does not allow private destinations: the guard says so and how to change it.
+    assert failed.returncode == 1 and "CLARION_ALLOW_PRIVATE_DESTINATIONS" in failed.stdout
+    clarion(env, "channels", "remove", added["id"])
+    assert json.loads(clarion(env, "--json", "channels", "list").stdout) == []

@@ -635,8 +635,7 @@ _OTHER = [
         name="Test Notification",
         group="Notification Events",
         title_template="A test notification",
-        body_template="Hi{% if user_name or user_username %} {{ user_name or user_username }}"
-        "{% endif %},\n\nThis is a test notification from {{ app_name }}. "
+        body_template=GREETING + "This is a test notification from {{ app_name }}. "
         "If you can read it, delivery works.",
         actions=(
             ActionSpec(
