@@ -32,7 +32,7 @@ class _ChatFake(HttpSink):
 
 
 class FakeSlack(_ChatFake):
-    SECRET = "T0001/B0001/XXXXXXXXXXXXXXXXXXXXXXXX"
+    SECRET = "T0001/B0001/aB3dE5fG7hJ9kL1mN3pQ5rS7"
 
     @property
     def webhook_url(self) -> str:

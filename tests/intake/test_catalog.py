@@ -11,7 +11,14 @@ import pytest
 from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
-from clarion.intake.catalog import BUILTIN_EVENT_TYPES, EventTypeSpec, builtin, coder, dokploy
+from clarion.intake.catalog import (
+    BUILTIN_EVENT_TYPES,
+    EventTypeSpec,
+    builtin,
+    coder,
+    dokploy,
+    workspaces,
+)
 from clarion.render import RenderContext, Rendered, render_event, validate_templates
 
 RULES = {"subject_user", "role:owner", "role:user-admin", "role:template-admin", "-initiator"}
@@ -336,7 +343,7 @@ def test_ids_are_unique_uuids_and_coder_ids_are_coders() -> None:
 
 
 def test_ids_are_literals_in_the_source() -> None:
-    source = inspect.getsource(coder) + inspect.getsource(dokploy)
+    source = "".join(inspect.getsource(m) for m in (coder, dokploy, workspaces))
     for spec in BUILTIN_EVENT_TYPES:
         assert f'UUID("{spec.id}")' in source or f'"{spec.id}"' in source, spec.key
 

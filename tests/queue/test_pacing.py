@@ -12,8 +12,8 @@ def test_slots_are_spaced_and_owned() -> None:
     assert pacer.wait_for("c", "m1", 1.0) == 0.0
     w2 = pacer.wait_for("c", "m2", 1.0)
     w3 = pacer.wait_for("c", "m3", 1.0)
-    assert 0.99 * MARGIN < w2 <= 1.0 * MARGIN
-    assert 1.99 * MARGIN < w3 <= 2.0 * MARGIN
+    assert MARGIN * 0.99 < w2 <= MARGIN * 1.0
+    assert MARGIN * 1.99 < w3 <= MARGIN * 2.0
     # Coming back early keeps its own slot rather than joining the end of the line.
     assert 0 < pacer.wait_for("c", "m2", 1.0) <= w2
     assert pacer.wait_for("other", "x", 1.0) == 0.0  # destinations are independent

@@ -26,6 +26,8 @@ __all__ = [
 
 USER_ADMINS = ("role:owner", "role:user-admin")
 TEMPLATE_ADMINS = ("role:owner", "role:template-admin")
+# Greets a user recipient; a team channel (no user) gets no greeting.
+GREETING = "{% if user_name or user_username %}Hi {{ user_name or user_username }},\n\n{% endif %}"
 RECIPIENT_RULES = frozenset(
     {"subject_user", "role:owner", "role:user-admin", "role:template-admin", "-initiator"}
 )
