@@ -8,7 +8,7 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 
 DELIVERIES = Counter(
     "clarion_deliveries_total",
-    "Delivery attempts by method, channel kind and result (sent, retry, failed).",
+    "Delivery attempts by method (channel:<kind> for team channels) and result.",
     ["method", "result"],
     registry=REGISTRY,
 )

@@ -38,10 +38,10 @@ HOUSEKEEPING_INTERVAL = 60.0
 class Service:
     """Owns everything with a lifetime; the API reaches the database and settings through it."""
 
-    def __init__(self, settings: Settings, *, dispatch: bool = True, schema: str | None = None):
+    def __init__(self, settings: Settings, *, dispatch: bool = True):
         self.settings = settings
         self.dispatch = dispatch
-        self.db = Database(settings.resolved_database_url, schema=schema)
+        self.db = Database(settings.resolved_database_url)
         self.intake_config = IntakeConfig(
             default_method=settings.method, access_url=settings.resolved_access_url
         )
@@ -86,6 +86,11 @@ class Service:
             self.dispatchers.append(dispatcher)
             self._tasks.append(asyncio.create_task(dispatcher.run(), name="clarion-dispatcher"))
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="clarion-housekeeping"))
+
+    @property
+    def dispatching(self) -> bool:
+        """Whether this process's dispatcher is running (not crashed, not stopped)."""
+        return any(t.get_name() == "clarion-dispatcher" and not t.done() for t in self._tasks)
 
     async def stop(self) -> None:
         for dispatcher in self.dispatchers:

@@ -195,6 +195,6 @@ async def test_burst_to_a_paced_slack_channel_is_complete_and_never_too_fast(
     arrivals = [r.at for r in slack.received]
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     assert len(slack.received) == 16
-    assert min(gaps) >= 0.22, gaps  # 250 ms less 30 ms for request latency jitter
+    assert min(gaps) >= 0.25, gaps  # counted from each send's end: never under the pace
     texts = [r.json()["blocks"][1]["text"]["text"] for r in slack.received]
     assert len(set(texts)) == 16  # none twice

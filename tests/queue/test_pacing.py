@@ -28,3 +28,12 @@ def test_a_late_message_pushes_the_next_one() -> None:
     time.sleep(interval * MARGIN * 2.5)  # m2 comes back late; m3's slot has passed too
     assert pacer.wait_for("c", "m2", interval) == 0.0
     assert pacer.wait_for("c", "m3", interval) > 0.9 * interval  # not right behind m2
+
+
+def test_the_next_send_counts_from_the_end_of_the_last_one() -> None:
+    pacer = Pacer()
+    interval = 0.05
+    assert pacer.wait_for("c", "m1", interval) == 0.0
+    time.sleep(0.03)  # m1's request takes a while
+    pacer.sent("c")
+    assert pacer.wait_for("c", "m2", interval) > 0.9 * interval * MARGIN

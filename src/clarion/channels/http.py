@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from clarion.channels.base import Failed, Outcome, Retry, classify_http, trim
+from clarion.channels.base import Delivered, Failed, Outcome, Retry, classify_http, trim
 
-USER_AGENT = "clarion/0.1 (+https://github.com/clarion-notify)"
+USER_AGENT = "clarion/0.1"
 _DNS_CACHE_SECONDS = 60.0
 
 
@@ -123,8 +123,12 @@ class HttpClient:
         data: bytes | Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         provider: str = "server",
+        success_body: str | None = None,
     ) -> tuple[Outcome, int | None, str]:
-        """POST and classify: (outcome, status or None, response text)."""
+        """POST and classify: (outcome, status or None, response text).
+
+        ``success_body``: providers (Slack, Mattermost) whose 2xx only counts with this body.
+        """
         try:
             await self.check_destination(url)
         except DestinationRefused as exc:
@@ -140,6 +144,10 @@ class HttpClient:
             ) as response:
                 text = await response.text(errors="replace")
                 outcome = classify_http(response.status, response.headers, text, provider=provider)
+                wrong_body = success_body is not None and text.strip() != success_body
+                if isinstance(outcome, Delivered) and wrong_body:
+                    body = trim(text) or "no body"
+                    outcome = Failed(f"{provider} answered HTTP {response.status}: {body}")
                 return outcome, response.status, text
         except TimeoutError:
             return Retry(f"{provider} did not answer within {self.timeout:g}s"), None, ""

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from clarion.channels.base import Delivered, Failed, Outbound, Outcome, truncate
+from clarion.channels.base import Outbound, Outcome, truncate
 from clarion.channels.http import HttpClient, check_url_syntax
 from clarion.channels.registry import ChannelKind
 
@@ -50,13 +50,12 @@ class MattermostSender:
         self.http = http
 
     async def send(self, message: Outbound) -> Outcome:
-        outcome, status, text = await self.http.post(
+        outcome, _, _ = await self.http.post(
             self.config.webhook_url,
             json_body=mattermost_payload(message, self.config),
             provider="Mattermost",
+            success_body="ok",
         )
-        if isinstance(outcome, Delivered) and text.strip() != "ok":
-            return Failed(f"Mattermost answered HTTP {status}: {truncate(text, 300) or 'no body'}")
         return outcome
 
 

@@ -24,6 +24,7 @@ from clarion.channels.base import (
     Outcome,
     Recipient,
     Retry,
+    Sender,
 )
 from clarion.queue.pacing import Pacer
 from clarion.queue.retry import RetryPolicy, decide
@@ -177,13 +178,21 @@ class Dispatcher:
                 "before the send finished"
             )
         sender = self.senders.for_message(message)
-        interval = self.senders.interval(message)
-        if interval > 0:
-            wait = self._pacer.wait_for(str(message.channel_id), str(message.id), interval)
-            if wait > 0:
-                return Defer(f"waiting {wait:.1f}s for the channel's rate limit", after=wait)
         if sender is None:
             return Failed(f"no sender for method {message.method!r} (unknown channel kind?)")
+        interval = self.senders.interval(message)
+        if interval <= 0:
+            return await self._send(sender, message)
+        destination = str(message.channel_id)
+        wait = self._pacer.wait_for(destination, str(message.id), interval)
+        if wait > 0:
+            return Defer(f"waiting {wait:.1f}s for the channel's rate limit", after=wait)
+        try:
+            return await self._send(sender, message)
+        finally:
+            self._pacer.sent(destination)
+
+    async def _send(self, sender: Sender, message: ClaimedMessage) -> Outcome:
         try:
             return await asyncio.wait_for(sender.send(_outbound(message)), self.send_timeout)
         except TimeoutError:
@@ -212,22 +221,21 @@ class Dispatcher:
         self._completions_ready.clear()
         if not batch:
             return
+        inbox_users = {
+            str(message.user_id)
+            for completion, message in batch
+            if completion.status == SENT and message.method == "inbox" and message.user_id
+        }
         try:
-            await complete_messages(self.db, [c for c, _ in batch])
+            await complete_messages(self.db, [c for c, _ in batch], inbox_users=inbox_users)
         except Exception:
             self._completions[:0] = batch
             self._completions_ready.set()
             raise
-        inbox_users: set[str] = set()
         for completion, message in batch:
             self._observe(completion, message)
-            if completion.status == SENT and message.method == "inbox" and message.user_id:
-                inbox_users.add(str(message.user_id))
         if inbox_users:
             self.db.publish_inbox_local(inbox_users)
-            if self.db.is_postgres:
-                async with self.db.begin() as conn:
-                    await self.db.notify_inbox(conn, inbox_users)
 
     def _observe(self, completion: Completion, message: ClaimedMessage) -> None:
         if completion.outcome == "deferred":

@@ -2,16 +2,18 @@
 
 Each waiting message is given a slot in the destination's schedule and deferred until it;
 when it comes back at that time the slot is its own, so a burst is delivered late but
-complete and in order. Slots are measured from the last real send, so a message that comes
-back late pushes the ones behind it instead of letting them follow too closely. Pacing is
-per process: with several replicas each keeps its own schedule (429s cover the rest).
+complete and in order. Slots are measured from the end of the last real send (by then the
+provider has received it), so arrivals at the provider are at least one interval apart
+whatever the request latency, and a message that comes back late pushes the ones behind it.
+Pacing is per process: with several replicas each keeps its own schedule (429s cover the
+rest).
 """
 
 from __future__ import annotations
 
 import time
 
-# A little slack on top of the provider's interval: request latency varies.
+# A little slack on top of the provider's interval, for its clock.
 MARGIN = 1.03
 
 
@@ -37,3 +39,7 @@ class Pacer:
             return 0.0
         self._slots[message_id] = slot
         return slot - now
+
+    def sent(self, destination: str) -> None:
+        """The send to ``destination`` has finished: the next one counts from now."""
+        self._last_sent[destination] = time.monotonic()

@@ -55,10 +55,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 class Database:
     """The engine plus the wake-up signal shared by intake and dispatchers."""
 
-    def __init__(self, database_url: str, *, pool_size: int = 10, schema: str | None = None):
+    def __init__(self, database_url: str, *, pool_size: int = 10):
         self.url = async_url(database_url)
         self.dialect = "sqlite" if self.url.get_backend_name() == "sqlite" else "postgresql"
-        self.schema = schema
         kwargs: dict[str, Any] = {}
         if self.dialect == "sqlite":
             if self.url.database and self.url.database != ":memory:":
@@ -68,8 +67,6 @@ class Database:
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = pool_size
             kwargs["pool_pre_ping"] = True
-            if schema:
-                kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)

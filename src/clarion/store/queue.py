@@ -153,7 +153,9 @@ async def claim_due_messages(
     return claimed
 
 
-async def complete_messages(db: Database, completions: Sequence[Completion]) -> int:
+async def complete_messages(
+    db: Database, completions: Sequence[Completion], *, inbox_users: set[str] | None = None
+) -> int:
     """Record a batch of attempts in one transaction; returns how many messages changed.
 
     A completion only applies while its lease is the message's current one: a worker whose
@@ -209,6 +211,9 @@ async def complete_messages(db: Database, completions: Sequence[Completion]) -> 
         result = await conn.execute(update, params)
         if attempts:
             await conn.execute(message_attempts.insert(), attempts)
+        if inbox_users:
+            # Other replicas' inbox streams hear of it on commit.
+            await db.notify_inbox(conn, inbox_users)
     return int(result.rowcount or 0)
 
 

@@ -29,8 +29,8 @@ async def readyz(service: ServiceDep) -> JSONResponse:
         await service.db.ping()
     except Exception as exc:
         return JSONResponse({"ready": False, "reason": f"database: {type(exc).__name__}"}, 503)
-    running = not service.dispatch or any(d for d in service.dispatchers)
-    return JSONResponse({"ready": running, "dispatchers": len(service.dispatchers)})
+    ready = service.dispatching or not service.dispatch
+    return JSONResponse({"ready": ready, "dispatching": service.dispatching}, 200 if ready else 503)
 
 
 @router.get("/metrics")

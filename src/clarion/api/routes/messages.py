@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Query
 
 from clarion.api.deps import PrincipalDep, ServiceDep
+from clarion.api.jsonable import json_row
 from clarion.store.tables import MESSAGE_STATES, UTCDateTime, message_attempts, messages
 
 router = APIRouter(prefix="/api/v1", tags=["messages"])
@@ -33,16 +34,8 @@ SUMMARY_COLUMNS = (
 )
 
 
-def _json(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value
-
-
 def message_summary(row: Any) -> dict[str, Any]:
-    out = {k: _json(v) for k, v in row._mapping.items() if k not in ("payload", "content")}
+    out = json_row({k: v for k, v in row._mapping.items() if k not in ("payload", "content")})
     if "content" in row._mapping:
         out["title"] = (row._mapping["content"] or {}).get("title")
     return out

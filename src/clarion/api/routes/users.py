@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clarion.api.deps import AdminDep, Principal, PrincipalDep, ServiceDep
+from clarion.api.jsonable import json_row
 from clarion.api.schemas import Preferences, TokenCreate, UserCreate, UserPatch
 from clarion.intake.events import EventInput, IntakeConfig, enqueue_event
 from clarion.store import users as store
@@ -158,14 +159,7 @@ async def list_tokens(ref: str, service: ServiceDep, principal: PrincipalDep) ->
     async with service.db.engine.connect() as conn:
         user = await _target(conn, ref, principal)
         rows = await store.list_tokens(conn, user.id)
-    items = [
-        {
-            k: (v.isoformat() if isinstance(v, datetime) else str(v) if v else v)
-            for k, v in r.items()
-        }
-        for r in rows
-    ]
-    return {"items": items}
+    return {"items": [json_row(r) for r in rows]}
 
 
 @router.delete("/users/{ref}/tokens/{token_id}", status_code=204)

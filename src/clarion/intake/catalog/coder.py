@@ -148,6 +148,12 @@ _USERS = [
     ),
 ]
 
+VIEW_PREBUILD_VERSION = ActionSpec(
+    "View template version",
+    "{{ base_url }}/templates/{{ labels.org }}/{{ labels.template }}"
+    "/versions/{{ labels.template_version }}",
+)
+
 _TEMPLATES = [
     EventTypeSpec(
         key="template_deleted",
@@ -267,11 +273,7 @@ _TEMPLATES = [
                 "{{ base_url }}/@{{ labels.claimant }}/{{ labels.workspace }}"
                 "/builds/{{ labels.workspace_build_num }}",
             ),
-            ActionSpec(
-                "View template version",
-                "{{ base_url }}/templates/{{ labels.org }}/{{ labels.template }}"
-                "/versions/{{ labels.template_version }}",
-            ),
+            VIEW_PREBUILD_VERSION,
         ),
         required_labels=(
             "org",
@@ -310,11 +312,7 @@ _TEMPLATES = [
                 "{{ base_url }}/workspaces?filter=owner:prebuilds+status:failed"
                 "+template:{{ labels.template }}",
             ),
-            ActionSpec(
-                "View template version",
-                "{{ base_url }}/templates/{{ labels.org }}/{{ labels.template }}"
-                "/versions/{{ labels.template_version }}",
-            ),
+            VIEW_PREBUILD_VERSION,
         ),
         required_labels=("org", "template", "template_version", "preset"),
         recipients=TEMPLATE_ADMINS,
