@@ -146,6 +146,19 @@ class Running:
             body = await r.json(content_type=None) if r.status != 204 else None
             return r.status, body
 
+    async def post_deleted(
+        self, email: str = "ann@example.com", name: str = "dev", **labels: str
+    ) -> dict[str, Any]:
+        """Post a ``workspace_deleted`` event (distinct names escape the daily dedupe)."""
+        body = {
+            "type": "workspace_deleted",
+            "user_email": email,
+            "labels": {"name": name, "reason": "idle", "initiator": "ops", **labels},
+        }
+        status, answer = await self.call("POST", "/api/v1/events", json=body)
+        assert status == 202, answer
+        return dict(answer)
+
     async def create_user(self, email: str, roles: list[str] | None = None, **extra: Any) -> Any:
         status, body = await self.call(
             "POST", "/api/v1/users", json={"email": email, "roles": roles or ["member"], **extra}

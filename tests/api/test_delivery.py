@@ -8,18 +8,8 @@ import uuid
 from tests.fakes.sink import HttpSink, Reply
 
 
-async def _post_deleted(running, email: str = "ann@example.com") -> dict:
-    status, body = await running.call(
-        "POST",
-        "/api/v1/events",
-        json={
-            "type": "workspace_deleted",
-            "user_email": email,
-            "labels": {"name": "dev", "reason": "idle for 30 days", "initiator": "autobuild"},
-        },
-    )
-    assert status == 202, body
-    return body
+async def _post_deleted(running) -> dict:
+    return await running.post_deleted(reason="idle for 30 days", initiator="autobuild")
 
 
 async def test_event_reaches_webhook_with_coder_payload(start_server, sink: HttpSink) -> None:
@@ -118,20 +108,7 @@ async def test_paused_keeps_messages_pending_until_resumed(start_server, sink: H
     )
     assert (status, body) == (200, {"paused": True})
     ids = [(await _post_deleted(running))["messages"][0]["id"]]
-    ids += [
-        (
-            await running.call(
-                "POST",
-                "/api/v1/events",
-                json={
-                    "type": "workspace_deleted",
-                    "user_email": "ann@example.com",
-                    "labels": {"name": f"ws{i}", "reason": "r", "initiator": "i"},
-                },
-            )
-        )[1]["messages"][0]["id"]
-        for i in range(3)
-    ]
+    ids += [(await running.post_deleted(name=f"ws{i}"))["messages"][0]["id"] for i in range(3)]
     started = time.monotonic()
     while time.monotonic() - started < 1.5:
         for message_id in ids:
@@ -174,15 +151,7 @@ async def test_message_log_filters_and_pages(start_server, sink: HttpSink) -> No
     running = await start_server(webhook_endpoint=sink.url)
     await running.create_user("ann@example.com")
     for i in range(5):
-        await running.call(
-            "POST",
-            "/api/v1/events",
-            json={
-                "type": "workspace_deleted",
-                "user_email": "ann@example.com",
-                "labels": {"name": f"ws{i}", "reason": "r", "initiator": "i"},
-            },
-        )
+        await running.post_deleted(name=f"ws{i}")
     await sink.wait_for(5)
     seen: list[str] = []
     cursor = None

@@ -19,16 +19,7 @@ async def test_inbox_stream_pushes_new_messages_within_a_second(start_server) ->
         assert (await stream.content.readline()).startswith(b": connected")
         await stream.content.readline()
         posted = time.monotonic()
-        status, body = await running.call(
-            "POST",
-            "/api/v1/events",
-            json={
-                "type": "workspace_deleted",
-                "user_email": "ann@example.com",
-                "labels": {"name": "dev", "reason": "idle", "initiator": "ops"},
-            },
-        )
-        assert status == 202
+        body = await running.post_deleted()
         lines: list[str] = []
         while not lines or lines[-1] != "":
             raw = await asyncio.wait_for(stream.content.readline(), 5)

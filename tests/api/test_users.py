@@ -45,14 +45,8 @@ async def test_members_see_only_their_own_messages(start_server) -> None:
     ann = await running.create_user("ann@example.com")
     await running.create_user("bob@example.com")
     _, token = await running.call("POST", f"/api/v1/users/{ann['id']}/tokens", json={})
-    labels = {"name": "dev", "reason": "r", "initiator": "i"}
     for email in ("ann@example.com", "bob@example.com"):
-        status, _ = await running.call(
-            "POST",
-            "/api/v1/events",
-            json={"type": "workspace_deleted", "user_email": email, "labels": labels},
-        )
-        assert status == 202
+        await running.post_deleted(email)
     status, page = await running.call("GET", "/api/v1/messages", token=token["token"])
     assert status == 200
     assert {m["user_id"] for m in page["items"]} == {ann["id"]}

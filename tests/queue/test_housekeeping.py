@@ -14,21 +14,8 @@ from clarion.store.tables import events, messages
 async def test_messages_past_retention_are_purged(start_server) -> None:
     running = await start_server(dispatch=False, retention="1h")
     await running.create_user("ann@example.com")
-    labels = {"name": "dev", "reason": "r", "initiator": "i"}
-    _, old = await running.call(
-        "POST",
-        "/api/v1/events",
-        json={"type": "workspace_deleted", "user_email": "ann@example.com", "labels": labels},
-    )
-    _, new = await running.call(
-        "POST",
-        "/api/v1/events",
-        json={
-            "type": "workspace_deleted",
-            "user_email": "ann@example.com",
-            "labels": {**labels, "name": "x"},
-        },
-    )
+    old = await running.post_deleted(name="dev")
+    new = await running.post_deleted(name="x")
     db = running.service.db
     long_ago = datetime.now(UTC) - timedelta(hours=2)
     old_id = uuid.UUID(old["id"])
@@ -48,15 +35,7 @@ async def test_messages_past_retention_are_purged(start_server) -> None:
 async def test_metrics_report_queue_and_deliveries(start_server, sink: HttpSink) -> None:
     running = await start_server(webhook_endpoint=sink.url)
     await running.create_user("ann@example.com")
-    _, event = await running.call(
-        "POST",
-        "/api/v1/events",
-        json={
-            "type": "workspace_deleted",
-            "user_email": "ann@example.com",
-            "labels": {"name": "dev", "reason": "r", "initiator": "i"},
-        },
-    )
+    event = await running.post_deleted()
     await running.wait_status(event["messages"][0]["id"], {"sent"})
     async with running.http.get(running.url + "/metrics") as response:
         text = await response.text()
