@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -135,3 +136,32 @@ async def test_connection_test_reports_provider_errors_and_bad_config(start_serv
         json={"name": "x", "kind": "webhook", "config": {"endpoint": sink.url}, "events": ["nope"]},
     )
     assert status == 422 and "nope" in result["detail"]
+
+
+async def test_410_gone_fails_and_disables_the_channel(start_server, sink: HttpSink) -> None:
+    running = await start_server()
+    channel = await _create_channel(running, sink)
+    sink.responder = lambda n, r: Reply(410, "this hook was deleted")
+    status, event = await running.call(
+        "POST", "/api/v1/events", json={"type": "deploy_failed", "labels": LABELS}
+    )
+    assert status == 202, event
+    failed = await running.wait_status(event["messages"][0]["id"], {"permanent_failure"})
+    assert "410" in failed["status_reason"] and failed["attempt_count"] == 1
+    for _ in range(100):
+        status, now = await running.call("GET", f"/api/v1/channels/{channel['id']}")
+        if not now["enabled"]:
+            break
+        await asyncio.sleep(0.05)
+    assert now["enabled"] is False and "410" in now["disabled_reason"]
+
+    status, event = await running.call(
+        "POST",
+        "/api/v1/events",
+        json={"type": "deploy_failed", "labels": {**LABELS, "project": "b"}},
+    )
+    assert status == 202 and event["messages"] == []  # a disabled channel is not routed to
+    status, again = await running.call(
+        "PATCH", f"/api/v1/channels/{channel['id']}", json={"enabled": True}
+    )
+    assert status == 200 and again["enabled"] and again["disabled_reason"] is None

@@ -31,9 +31,13 @@ class Retry:
 
 @dataclass(frozen=True)
 class Failed:
-    """A failure that cannot heal (bad address, refused credentials, rejected payload)."""
+    """A failure that cannot heal (bad address, refused credentials, rejected payload).
+
+    ``gone``: the destination no longer exists (HTTP 410); its channel is switched off.
+    """
 
     reason: str
+    gone: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,7 @@ def classify_http(
     """The retry rule for HTTP providers, shared by every HTTP sender.
 
     2xx delivered; 408, 425, 429 and 5xx retry (honouring ``Retry-After``); any other status
-    fails permanently. The reason names the status and a trimmed body.
+    fails permanently, and 410 Gone also marks the destination dead. The reason names the status and a trimmed body.
     """
     if 200 <= status < 300:
         return Delivered(f"{provider} answered {status}")
@@ -127,4 +131,6 @@ def classify_http(
         reason += f": {trim(body)}"
     if status in RETRYABLE_STATUSES or status >= 500:
         return Retry(reason, after=parse_retry_after(headers.get("Retry-After")))
+    if status == 410:
+        return Failed(f"{reason} (the destination is gone; its channel is disabled)", gone=True)
     return Failed(reason)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,7 @@ from clarion.queue.pacing import Pacer
 from clarion.queue.retry import RetryPolicy, decide
 from clarion.queue.senders import SenderRegistry
 from clarion.render import Rendered
+from clarion.store.channels import disable_gone_channel
 from clarion.store.db import Database
 from clarion.store.queue import ClaimedMessage, Completion, claim_due_messages, complete_messages
 from clarion.store.queue import next_due_at as query_next_due_at
@@ -72,6 +74,7 @@ class Dispatcher:
         self._slot_free = asyncio.Event()
         self._completions: list[tuple[Completion, ClaimedMessage]] = []
         self._completions_ready = asyncio.Event()
+        self._gone_channels: dict[uuid.UUID, str] = {}
         self._stopping = asyncio.Event()
         self._pacer = Pacer()
 
@@ -167,6 +170,8 @@ class Dispatcher:
             detail=detail,
             counted=not isinstance(outcome, Defer),
         )
+        if isinstance(outcome, Failed) and outcome.gone and message.channel_id is not None:
+            self._gone_channels[message.channel_id] = outcome.reason
         self._completions.append((completion, message))
         self._completions_ready.set()
 
@@ -236,6 +241,15 @@ class Dispatcher:
             self._observe(completion, message)
         if inbox_users:
             self.db.publish_inbox_local(inbox_users)
+        if self._gone_channels:
+            await self._disable_gone_channels()
+
+    async def _disable_gone_channels(self) -> None:
+        gone, self._gone_channels = self._gone_channels, {}
+        async with self.db.begin() as conn:
+            for channel_id, reason in gone.items():
+                if await disable_gone_channel(conn, channel_id, reason):
+                    log.warning("channel disabled", channel_id=str(channel_id), reason=reason)
 
     def _observe(self, completion: Completion, message: ClaimedMessage) -> None:
         if completion.outcome == "deferred":

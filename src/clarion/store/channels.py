@@ -30,6 +30,7 @@ class Channel:
     enabled: bool
     created_at: datetime
     updated_at: datetime
+    disabled_reason: str | None = None
 
     @property
     def full_config(self) -> dict[str, Any]:
@@ -48,6 +49,7 @@ def _channel(row: Any, box: SecretBox) -> Channel:
         enabled=bool(m["enabled"]),
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        disabled_reason=m["disabled_reason"],
     )
 
 
@@ -133,6 +135,8 @@ async def update_channel(
     values = dict(changes)
     if "events" in values:
         values["events"] = sorted(set(values["events"]))
+    if values.get("enabled"):
+        values["disabled_reason"] = None
     if secrets is not None:
         values["secrets"] = box.seal(secrets) if secrets else None
     values["updated_at"] = datetime.now(UTC)
@@ -146,4 +150,14 @@ async def update_channel(
 
 async def delete_channel(conn: AsyncConnection, channel_id: uuid.UUID) -> bool:
     result = await conn.execute(channels.delete().where(channels.c.id == channel_id))
+    return bool(result.rowcount)
+
+
+async def disable_gone_channel(conn: AsyncConnection, channel_id: uuid.UUID, reason: str) -> bool:
+    """Switch a channel off because its destination no longer exists (HTTP 410)."""
+    result = await conn.execute(
+        channels.update()
+        .where(channels.c.id == channel_id, channels.c.enabled.is_(True))
+        .values(enabled=False, disabled_reason=reason, updated_at=datetime.now(UTC))
+    )
     return bool(result.rowcount)

@@ -206,6 +206,8 @@ channels = sa.Table(
     sa.Column("secrets", sa.Text(), nullable=True),
     sa.Column("events", JSONType, nullable=False),
     sa.Column("enabled", sa.Boolean(), nullable=False, server_default=sa.true()),
+    # Set when clarion switched the channel off itself (the destination answered 410 Gone).
+    sa.Column("disabled_reason", sa.Text(), nullable=True),
     *_timestamps(),
 )
 

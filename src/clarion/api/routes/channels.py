@@ -42,6 +42,7 @@ def channel_view(channel: store.Channel) -> dict[str, Any]:
         "config": masked(channel.kind, channel.config, set(channel.secrets)),
         "events": channel.events,
         "enabled": channel.enabled,
+        "disabled_reason": channel.disabled_reason,
         "created_at": channel.created_at.isoformat(),
         "updated_at": channel.updated_at.isoformat(),
     }
