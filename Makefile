@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= .clarion
 PG_HOST ?= 127.0.0.1
 
-.PHONY: run test install lint typecheck postgres bench clean
+.PHONY: run test install lint typecheck postgres chromium bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,13 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: install postgres lint typecheck
+test: install postgres chromium lint typecheck
 	$(BIN)/pytest -q
+
+# Debian's Chromium for the page tests (Playwright drives it; no browser download).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
 $(BIN)/.bench-installed: $(BIN)/.installed
 	$(BIN)/pip install --quiet -e '.[test,bench]'

@@ -41,7 +41,8 @@ def parse_duration(value: Any) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-Method = Literal["smtp", "webhook", "inbox"]
+Method = Literal["smtp", "webhook", "inbox", "resend", "slack"]
+METHODS: tuple[str, ...] = ("smtp", "webhook", "inbox", "resend", "slack")
 
 
 class Settings(BaseSettings):
@@ -81,12 +82,28 @@ class Settings(BaseSettings):
     email_auth_password: SecretStr | None = Field(None, description="SMTP auth password")
     email_auth_password_file: Path | None = Field(None, description="file holding the password")
     email_auth_identity: str = Field("", description="SMTP PLAIN auth identity")
+    email_auth_oauth_token: SecretStr | None = Field(
+        None, description="XOAUTH2 bearer token (Gmail, Office 365)"
+    )
+    email_auth_oauth_token_file: Path | None = Field(
+        None, description="file holding the XOAUTH2 token, re-read for each new connection"
+    )
     email_tls_starttls: bool = Field(False, description="require STARTTLS")
     email_tls_skip_verify: bool = Field(False, description="do not verify the server cert")
     email_tls_server_name: str = Field("", description="expected server name for TLS")
     email_tls_cert_file: Path | None = Field(None, description="client certificate")
     email_tls_cert_key_file: Path | None = Field(None, description="client certificate key")
     email_tls_ca_file: Path | None = Field(None, description="CA bundle to verify the server")
+    email_brand_name: str = Field("clarion", description="name shown in the email header")
+    email_logo_url: str = Field("", description="https URL of a logo for the email header")
+    email_brand_color: str = Field(
+        "#2563eb", pattern=r"^#[0-9a-fA-F]{6}$", description="buttons and header accent"
+    )
+
+    resend_api_key: SecretStr | None = Field(None, description="Resend API key (method resend)")
+    resend_api_url: str = Field("https://api.resend.com", description="Resend API base URL")
+    slack_bot_token: SecretStr | None = Field(None, description="Slack bot token (method slack)")
+    slack_api_url: str = Field("https://slack.com/api", description="Slack Web API base URL")
 
     log_format: Literal["console", "json"] = Field("console", description="log line format")
     log_level: str = Field("info", description="debug, info, warning, error")
@@ -121,6 +138,14 @@ class Settings(BaseSettings):
             return self.email_auth_password.get_secret_value()
         if self.email_auth_password_file is not None:
             return self.email_auth_password_file.read_text().strip()
+        return None
+
+    def email_oauth_token(self) -> str | None:
+        """The XOAUTH2 token, from the setting or (fresh each time) from the token file."""
+        if self.email_auth_oauth_token is not None:
+            return self.email_auth_oauth_token.get_secret_value()
+        if self.email_auth_oauth_token_file is not None:
+            return self.email_auth_oauth_token_file.read_text().strip()
         return None
 
 

@@ -8,13 +8,17 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 import structlog
+from pydantic import SecretStr
 
 from clarion import metrics
 from clarion.channels.base import Sender
 from clarion.channels.http import HttpClient
 from clarion.channels.inbox import InboxSender
+from clarion.channels.mail import Composer
 from clarion.channels.registry import ChannelDeps
-from clarion.channels.smtp import SmtpConfig, SmtpSender
+from clarion.channels.resend import RESEND_INTERVAL, ResendSender
+from clarion.channels.slack_bot import SlackBotSender
+from clarion.channels.smtp import SmtpSender, SmtpServer
 from clarion.channels.webhook import CoderWebhookSender
 from clarion.config import Settings
 from clarion.intake.catalog import BUILTIN_EVENT_TYPES
@@ -22,17 +26,23 @@ from clarion.intake.events import IntakeConfig
 from clarion.queue.dispatcher import Dispatcher
 from clarion.queue.retry import RetryPolicy
 from clarion.queue.senders import SenderRegistry
+from clarion.render.email import Brand
 from clarion.secrets import SecretBox, load_keys
 from clarion.store.db import Database
 from clarion.store.event_types import sync_builtin_event_types
 from clarion.store.migrate import migrate
 from clarion.store.queue import purge_expired
 from clarion.store.tables import idempotency_keys, messages
+from clarion.unsubscribe import Unsubscriber
 
 log = structlog.get_logger("clarion.service")
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 HOUSEKEEPING_INTERVAL = 60.0
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
 
 
 class Service:
@@ -49,10 +59,30 @@ class Service:
             timeout=settings.dispatch_timeout.total_seconds(),
             allow_private=settings.allow_private_destinations,
         )
-        self.smtp = SmtpSender(SmtpConfig.from_settings(settings))
         secret_key = settings.secret_key.get_secret_value() if settings.secret_key else None
         self.secret_box = SecretBox(load_keys(secret_key, settings.data_dir))
-        self.channel_deps = ChannelDeps(http=self.http)
+        self.brand = Brand(
+            name=settings.email_brand_name,
+            logo_url=settings.email_logo_url,
+            color=settings.email_brand_color,
+        )
+        self.settings_url = f"{settings.resolved_access_url}/settings/notifications"
+        self.unsubscriber = Unsubscriber(self.secret_box, settings.resolved_access_url)
+        self.composer = Composer(self.brand, self.settings_url, self.unsubscriber.url_for)
+        self.smtp = SmtpSender(
+            SmtpServer.from_settings(settings), self.composer, settings.email_from
+        )
+        self.channel_deps = ChannelDeps(http=self.http, mail=self.composer)
+        self.resend = ResendSender(
+            self.http,
+            self.composer,
+            api_key=_secret(settings.resend_api_key),
+            sender=settings.email_from,
+            api_url=settings.resend_api_url,
+        )
+        self.slack = SlackBotSender(
+            self.http, _secret(settings.slack_bot_token), api_url=settings.slack_api_url
+        )
         self.dispatchers: list[Dispatcher] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -61,8 +91,16 @@ class Service:
             "webhook": CoderWebhookSender(self.http, self.settings.webhook_endpoint),
             "smtp": self.smtp,
             "inbox": InboxSender(),
+            "resend": self.resend,
+            "slack": self.slack,
         }
-        return SenderRegistry(methods, db=self.db, box=self.secret_box, deps=self.channel_deps)
+        return SenderRegistry(
+            methods,
+            method_intervals={"resend": RESEND_INTERVAL},
+            db=self.db,
+            box=self.secret_box,
+            deps=self.channel_deps,
+        )
 
     def new_dispatcher(self) -> Dispatcher:
         s = self.settings

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -105,4 +106,89 @@ def _json(status: int, body: dict[str, Any]) -> Reply:
     return Reply(status, json.dumps(body), {"Content-Type": "application/json"})
 
 
-__all__ = ["FakeDiscord", "FakeSlack", "web"]
+class FakeSlackApi(_ChatFake):
+    """Slack's Web API: ``users.lookupByEmail`` and ``chat.postMessage`` under ``/api``.
+
+    Bearer token required (``not_authed`` / ``invalid_auth``, HTTP 200 as Slack does);
+    ``missing_scope`` with ``needed``/``provided`` when the token lacks ``users:read.email``;
+    ``channel`` must be a known channel or user ID (``channel_not_found``); ``text`` or
+    ``blocks`` required (``no_text``); Block Kit limits (``invalid_blocks``); rate limit:
+    HTTP 429 ``ratelimited`` with Retry-After.
+    """
+
+    TOKEN = "xoxb-1111-2222-aBcDeFgHiJkLmNoP"
+    CHANNEL = "C0123ABCD"
+    USERS = {"ann@example.com": "U0ANN0001", "bob@example.com": "U0BOB0002"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scopes = {"chat:write", "users:read", "users:read.email"}
+        self.lookups = 0
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api"
+
+    def _respond(self, n: int, r: Received) -> Reply:
+        path, _, query = r.path.partition("?")
+        auth = r.headers.get("Authorization", "")
+        if not auth.startswith("Bearer "):
+            return _json(200, {"ok": False, "error": "not_authed"})
+        if auth != f"Bearer {self.TOKEN}":
+            return _json(200, {"ok": False, "error": "invalid_auth"})
+        if path == "/api/users.lookupByEmail":
+            return self._lookup(dict(p.split("=", 1) for p in query.split("&") if "=" in p))
+        if path == "/api/chat.postMessage":
+            return self._post(r)
+        return _json(404, {"ok": False, "error": "unknown_method"})
+
+    def _lookup(self, params: dict[str, str]) -> Reply:
+        self.lookups += 1
+        if "users:read.email" not in self.scopes:
+            provided = ",".join(sorted(self.scopes))
+            return _json(
+                200,
+                {
+                    "ok": False,
+                    "error": "missing_scope",
+                    "needed": "users:read.email",
+                    "provided": provided,
+                },
+            )
+        user_id = self.USERS.get(unquote(params.get("email", "")).lower())
+        if user_id is None:
+            return _json(200, {"ok": False, "error": "users_not_found"})
+        return _json(200, {"ok": True, "user": {"id": user_id, "team_id": "T0001"}})
+
+    def _post(self, r: Received) -> Reply:
+        if self.rate_limited > 0:
+            self.rate_limited -= 1
+            return Reply(
+                429,
+                json.dumps({"ok": False, "error": "ratelimited"}),
+                {"Content-Type": "application/json", "Retry-After": "1"},
+            )
+        if not r.headers.get("Content-Type", "").startswith("application/json"):
+            return _json(200, {"ok": False, "error": "invalid_form_data"})
+        body: dict[str, Any] = json.loads(r.body)
+        channel = body.get("channel", "")
+        if channel != self.CHANNEL and channel not in self.USERS.values():
+            return _json(200, {"ok": False, "error": "channel_not_found"})
+        blocks = body.get("blocks", [])
+        if not body.get("text") and not blocks:
+            return _json(200, {"ok": False, "error": "no_text"})
+        if len(blocks) > 50 or len(body.get("text", "")) > 40_000:
+            return _json(200, {"ok": False, "error": "msg_too_long"})
+        for block in blocks:
+            text = block.get("text", {})
+            if block.get("type") == "header" and (
+                text.get("type") != "plain_text" or len(text.get("text", "")) > 150
+            ):
+                return _json(200, {"ok": False, "error": "invalid_blocks"})
+            if block.get("type") == "section" and len(text.get("text", "")) > 3000:
+                return _json(200, {"ok": False, "error": "invalid_blocks"})
+        ts = f"1700000000.{len(self.received):06d}"
+        return _json(200, {"ok": True, "channel": channel, "ts": ts, "message": body})
+
+
+__all__ = ["FakeDiscord", "FakeSlack", "FakeSlackApi", "web"]

@@ -1,7 +1,16 @@
-"""A real SMTP server (aiosmtpd) that keeps what it receives, with optional TLS and AUTH."""
+"""A real SMTP server (aiosmtpd) that keeps what it receives, with optional TLS and AUTH.
+
+AUTH: PLAIN and LOGIN (aiosmtpd's, PLAIN re-done here to record the authorization
+identity), CRAM-MD5 (RFC 2195) and XOAUTH2 (Google's protocol: on a bad token a 334 with a
+base64 JSON error, then 535). ``mechanisms`` limits what the server offers.
+"""
 
 from __future__ import annotations
 
+import base64
+import hmac
+import json
+import secrets
 import socket
 import ssl
 import threading
@@ -11,7 +20,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import MISSING, AuthResult, LoginPassword
 
 
 @dataclass
@@ -22,7 +31,8 @@ class Delivered:
 
 
 class RecordingHandler:
-    def __init__(self) -> None:
+    def __init__(self, auth: Authenticator | None = None) -> None:
+        self.auth = auth
         self.messages: list[Delivered] = []
         self.reply: str | None = None  # e.g. "451 try later" to refuse DATA
         self.connections = 0
@@ -45,12 +55,61 @@ class RecordingHandler:
         self.arrived.set()
         return "250 OK queued"
 
+    async def auth_PLAIN(self, server: Any, args: list[str]) -> AuthResult:
+        blob = await _initial_or_challenge(server, args)
+        if blob is None or blob.count(b"\0") != 2:
+            return AuthResult(success=False, handled=False)
+        identity, login, password = blob.split(b"\0")
+        assert self.auth is not None
+        self.auth.identities.append(identity.decode())
+        return self.auth(server, None, None, "PLAIN", LoginPassword(login, password))
+
+    async def auth_CRAM__MD5(self, server: Any, args: list[str]) -> AuthResult:
+        assert self.auth is not None
+        self.auth.attempts.append("CRAM-MD5")
+        challenge = f"<{secrets.token_hex(8)}@mail.test>".encode()
+        answer = await server.challenge_auth(challenge)
+        if answer is MISSING:
+            return AuthResult(success=False, handled=True)
+        user, _, digest = answer.decode().rpartition(" ")
+        expected = hmac.new(self.auth.password, challenge, "md5").hexdigest()
+        ok = user.encode() == self.auth.username and hmac.compare_digest(digest, expected)
+        return AuthResult(success=ok, handled=False)
+
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
+        assert self.auth is not None
+        self.auth.attempts.append("XOAUTH2")
+        blob = await _initial_or_challenge(server, args)
+        fields = dict(
+            part.split("=", 1) for part in (blob or b"").decode().split("\x01") if "=" in part
+        )
+        ok = (
+            fields.get("user") == self.auth.username.decode()
+            and fields.get("auth") == f"Bearer {self.auth.oauth_token}"
+        )
+        if not ok:
+            error = {"status": "401", "schemes": "bearer", "scope": "https://mail.google.com/"}
+            await server.challenge_auth(json.dumps(error))  # the client answers an empty line
+        return AuthResult(success=ok, handled=False)
+
+
+async def _initial_or_challenge(server: Any, args: list[str]) -> bytes | None:
+    if len(args) > 1:
+        try:
+            return base64.b64decode(args[1], validate=True)
+        except ValueError:
+            return None
+    answer = await server.challenge_auth("")
+    return None if answer is MISSING else bytes(answer)
+
 
 class Authenticator:
-    def __init__(self, username: str, password: str):
+    def __init__(self, username: str, password: str = "", oauth_token: str = ""):
         self.username = username.encode()
         self.password = password.encode()
+        self.oauth_token = oauth_token
         self.attempts: list[str] = []
+        self.identities: list[str] = []
 
     def __call__(
         self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
@@ -70,9 +129,13 @@ def start_smtp(
     require_starttls: bool = False,
     implicit_tls: ssl.SSLContext | None = None,
     auth: Authenticator | None = None,
+    mechanisms: set[str] | None = None,
 ) -> tuple[Controller, RecordingHandler]:
-    handler = RecordingHandler()
+    handler = RecordingHandler(auth)
     kwargs: dict[str, Any] = {}
+    if mechanisms is not None:
+        offered = {"PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2"}
+        kwargs["auth_exclude_mechanism"] = sorted(offered - mechanisms)
     if implicit_tls is not None:
         kwargs["ssl_context"] = implicit_tls
     if tls_context is not None:

@@ -17,6 +17,7 @@ from clarion.api.routes import (
     inbox,
     messages,
     notifications,
+    unsubscribe,
     users,
 )
 from clarion.service import Service
@@ -41,6 +42,7 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     install_error_handlers(app)
-    for module in (health, users, events, event_types, channels, messages, notifications, inbox):
+    routers = (health, users, events, event_types, channels, messages, notifications, inbox)
+    for module in (*routers, unsubscribe):
         app.include_router(module.router)
     return app

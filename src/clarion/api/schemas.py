@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from clarion.config import Method
+
 Role = Literal["owner", "user-admin", "template-admin", "member"]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -66,7 +68,7 @@ class EventBatchIn(Body):
 
 class EventTypeUpdate(Body):
     enabled: bool | None = None
-    method: Literal["smtp", "webhook", "inbox"] | None = None
+    method: Method | None = None
     use_default_method: bool = Field(False, description="clear the method override")
 
 
@@ -105,7 +107,7 @@ class EventTypeReplace(Body):
 
 class EventTypeCreate(EventTypeReplace):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]{1,99}$", description="stable snake_case key")
-    method: Literal["smtp", "webhook", "inbox"] | None = None
+    method: Method | None = None
 
 
 class ChannelCreate(Body):

@@ -122,7 +122,8 @@ def classify_http(
     """The retry rule for HTTP providers, shared by every HTTP sender.
 
     2xx delivered; 408, 425, 429 and 5xx retry (honouring ``Retry-After``); any other status
-    fails permanently, and 410 Gone also marks the destination dead. The reason names the status and a trimmed body.
+    fails permanently, and 410 Gone also marks the destination dead. The reason names the
+    status and a trimmed body.
     """
     if 200 <= status < 300:
         return Delivered(f"{provider} answered {status}")

@@ -129,6 +129,28 @@ class HttpClient:
 
         ``success_body``: providers (Slack, Mattermost) whose 2xx only counts with this body.
         """
+        return await self.request(
+            "POST",
+            url,
+            json_body=json_body,
+            data=data,
+            headers=headers,
+            provider=provider,
+            success_body=success_body,
+        )
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        data: bytes | Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        provider: str = "server",
+        success_body: str | None = None,
+    ) -> tuple[Outcome, int | None, str]:
+        """Send one request through the guard and classify the answer (see :meth:`post`)."""
         try:
             await self.check_destination(url)
         except DestinationRefused as exc:
@@ -139,8 +161,8 @@ class HttpClient:
             body = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
             send_headers.setdefault("Content-Type", "application/json")
         try:
-            async with self.session.post(
-                url, data=body, headers=send_headers, allow_redirects=False
+            async with self.session.request(
+                method, url, data=body, headers=send_headers, allow_redirects=False
             ) as response:
                 text = await response.text(errors="replace")
                 outcome = classify_http(response.status, response.headers, text, provider=provider)

@@ -14,13 +14,15 @@ from pydantic import BaseModel, ValidationError
 
 from clarion.channels.base import Sender
 from clarion.channels.http import HttpClient
+from clarion.channels.mail import Composer
 
 
 @dataclass(frozen=True)
 class ChannelDeps:
-    """What a channel sender may use: the shared HTTP client, nothing from the database."""
+    """What a channel sender may use: the shared HTTP client and the email composer."""
 
     http: HttpClient
+    mail: Composer
 
 
 @dataclass(frozen=True)
@@ -51,14 +53,34 @@ def _kinds() -> dict[str, ChannelKind]:
     from clarion.channels import (
         custom_webhook,
         discord,
+        email,
         gotify,
+        lark,
         mattermost,
         ntfy,
+        pushover,
+        resend,
         slack,
+        slack_bot,
+        teams,
         telegram,
     )
 
-    modules = (custom_webhook, discord, gotify, mattermost, ntfy, slack, telegram)
+    modules = (
+        custom_webhook,
+        discord,
+        email,
+        gotify,
+        lark,
+        mattermost,
+        ntfy,
+        pushover,
+        resend,
+        slack,
+        slack_bot,
+        teams,
+        telegram,
+    )
     found = [module.KIND for module in modules]
     return {k.kind: k for k in found}
 

@@ -1,179 +1,227 @@
 """The ``smtp`` method: multipart email through the configured smarthost.
 
 Connections are pooled and reused (a new connection per message is 1.6 times slower, and
-far slower with TLS); a connection that fails is dropped and the next send opens another.
-SMTP replies are classified here: 4xx retry, 5xx fail permanently, refused auth fails.
+far slower with TLS); an idle connection is checked with NOOP before reuse, and one that
+fails is dropped so the next send opens another. Authentication picks what the server
+offers: XOAUTH2 when a token is configured, PLAIN with an identity when one is set, else
+CRAM-MD5, PLAIN or LOGIN. SMTP replies are classified here: 4xx retry, 5xx fail
+permanently, refused auth fails; the reason says which step went wrong.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
-import email.utils
-import html
 import ssl
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from email.headerregistry import Address
-from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
 
 from clarion.channels.base import Delivered, Failed, Outbound, Outcome, Retry, trim
+from clarion.channels.mail import Composer
 from clarion.config import Settings
+
+# An idle connection older than this is checked with NOOP before it carries a message.
+HEALTH_CHECK_AFTER = 5.0
+
+
+class _ExpectedNameContext(ssl.SSLContext):
+    """Verifies the server's certificate against a configured name instead of the host."""
+
+    expected_name: str = ""
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        if self.expected_name:
+            kwargs["server_hostname"] = self.expected_name
+        return super().wrap_bio(*args, **kwargs)
 
 
 @dataclass(frozen=True)
-class SmtpConfig:
-    sender: str
+class SmtpServer:
     host: str
     port: int
-    hello: str
-    implicit_tls: bool
-    require_starttls: bool
-    skip_verify: bool
-    server_name: str
-    username: str
-    password: str | None
-    cert_file: str | None
-    key_file: str | None
-    ca_file: str | None
-    timeout: float
-    settings_url: str
+    hello: str = "localhost"
+    implicit_tls: bool = False
+    require_starttls: bool = False
+    plaintext: bool = False  # never upgrade (a trusted relay on port 25)
+    skip_verify: bool = False
+    server_name: str = ""
+    username: str = ""
+    password: str | None = None
+    identity: str = ""
+    oauth_token: Callable[[], str | None] | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    ca_file: str | None = None
+    timeout: float = 60.0
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SmtpConfig:
-        host, _, port = settings.email_smarthost.rpartition(":")
-        port_number = int(port) if port.isdigit() else 587
+    def parse_smarthost(cls, smarthost: str) -> tuple[str, int]:
+        host, _, port = smarthost.rpartition(":")
+        return (host or smarthost).strip("[]"), int(port) if port.isdigit() else 587
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SmtpServer:
+        host, port = cls.parse_smarthost(settings.email_smarthost)
+        has_token = settings.email_auth_oauth_token or settings.email_auth_oauth_token_file
         return cls(
-            sender=settings.email_from,
-            host=host or settings.email_smarthost,
-            port=port_number,
+            host=host,
+            port=port,
             hello=settings.email_hello,
-            implicit_tls=settings.email_force_tls or port_number == 465,
+            implicit_tls=settings.email_force_tls or port == 465,
             require_starttls=settings.email_tls_starttls,
             skip_verify=settings.email_tls_skip_verify,
             server_name=settings.email_tls_server_name,
             username=settings.email_auth_username,
             password=settings.email_password(),
-            cert_file=str(settings.email_tls_cert_file) if settings.email_tls_cert_file else None,
-            key_file=(
-                str(settings.email_tls_cert_key_file) if settings.email_tls_cert_key_file else None
-            ),
-            ca_file=str(settings.email_tls_ca_file) if settings.email_tls_ca_file else None,
+            identity=settings.email_auth_identity,
+            oauth_token=settings.email_oauth_token if has_token else None,
+            cert_file=_path(settings.email_tls_cert_file),
+            key_file=_path(settings.email_tls_cert_key_file),
+            ca_file=_path(settings.email_tls_ca_file),
             timeout=settings.dispatch_timeout.total_seconds(),
-            settings_url=f"{settings.resolved_access_url}/settings/notifications",
         )
 
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
     def tls_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(cafile=self.ca_file)
+        context = _ExpectedNameContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.expected_name = self.server_name
         if self.skip_verify:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
+        elif self.ca_file:
+            context.load_verify_locations(cafile=self.ca_file)
+        else:
+            context.load_default_certs()
         if self.cert_file:
             context.load_cert_chain(self.cert_file, self.key_file)
         return context
 
 
-def build_email(message: Outbound, config: SmtpConfig) -> EmailMessage:
-    content = message.content
-    mail = EmailMessage()
-    mail["From"] = config.sender
-    name = message.recipient.name or message.recipient.username
-    mail["To"] = Address(display_name=name, addr_spec=message.recipient.email)
-    mail["Subject"] = content.title
-    mail["Date"] = email.utils.formatdate(localtime=False)
-    domain = config.sender.rpartition("@")[2].strip(">") or config.hello
-    mail["Message-ID"] = email.utils.make_msgid(idstring=message.message_id, domain=domain)
-    mail["X-Clarion-Message-Id"] = message.message_id
-    text = content.body_text
-    if content.actions:
-        text += "\n\n" + "\n".join(f"{a.label}: {a.url}" for a in content.actions)
-    mail.set_content(text + f"\n\n--\nNotification settings: {config.settings_url}\n")
-    mail.add_alternative(_html_layout(message, config), subtype="html")
-    return mail
-
-
-def _html_layout(message: Outbound, config: SmtpConfig) -> str:
-    content = message.content
-    buttons = "".join(
-        f'<a href="{html.escape(a.url)}" style="display:inline-block;margin:4px 8px 4px 0;'
-        f"padding:10px 18px;background:#2563eb;color:#fff;border-radius:6px;"
-        f'text-decoration:none">{html.escape(a.label)}</a>'
-        for a in content.actions
-    )
-    return (
-        '<!doctype html><html><body style="font-family:system-ui,sans-serif;color:#111;'
-        'background:#f6f7f9;margin:0;padding:24px">'
-        '<div style="max-width:600px;margin:auto;background:#fff;padding:24px;border-radius:8px">'
-        f'<h1 style="font-size:20px">{html.escape(content.title)}</h1>'
-        f"{content.body_html}<p>{buttons}</p>"
-        f'<p style="font-size:12px;color:#666"><a href="{html.escape(config.settings_url)}">'
-        "Notification settings</a></p></div></body></html>"
-    )
+def _path(value: object) -> str | None:
+    return str(value) if value else None
 
 
 class SmtpSender:
-    """Sends through a small pool of reused SMTP connections."""
+    """Sends through a small pool of reused SMTP connections to one server.
 
-    def __init__(self, config: SmtpConfig, *, pool_size: int = 4):
-        self.config = config
-        self._idle: list[aiosmtplib.SMTP] = []
+    ``to``: fixed addresses (a team email channel); otherwise the recipient user's address.
+    """
+
+    def __init__(
+        self,
+        server: SmtpServer,
+        composer: Composer,
+        sender: str,
+        *,
+        to: Sequence[str] = (),
+        pool_size: int = 4,
+    ):
+        self.server = server
+        self.composer = composer
+        self.sender = sender
+        self.to = tuple(to)
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
         self._slots = asyncio.Semaphore(pool_size)
 
     def _client(self) -> aiosmtplib.SMTP:
-        c = self.config
+        s = self.server
         kwargs: dict[str, Any] = {
-            "hostname": c.host,
-            "port": c.port,
-            "local_hostname": c.hello,
-            "timeout": c.timeout,
-            "use_tls": c.implicit_tls,
-            "start_tls": True if c.require_starttls else (False if c.implicit_tls else None),
-            "tls_context": c.tls_context(),
+            "hostname": s.host,
+            "port": s.port,
+            "local_hostname": s.hello,
+            "timeout": s.timeout,
+            "use_tls": s.implicit_tls,
+            "start_tls": True
+            if s.require_starttls
+            else (False if s.implicit_tls or s.plaintext else None),
+            "tls_context": s.tls_context(),
         }
-        if c.username:
-            kwargs["username"] = c.username
-            kwargs["password"] = c.password or ""
+        if s.oauth_token is not None:
+            token = s.oauth_token
+
+            async def generate() -> str:
+                return token() or ""
+
+            kwargs["username"] = s.username
+            kwargs["oauth_token_generator"] = generate
+        elif s.username and not s.identity:
+            kwargs["username"] = s.username
+            kwargs["password"] = s.password or ""
         return aiosmtplib.SMTP(**kwargs)
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        client = self._client()
+        await client.connect()
+        s = self.server
+        if s.identity and s.username and s.oauth_token is None:
+            await _auth_plain_with_identity(client, s)
+        return client
 
     async def _connected(self) -> aiosmtplib.SMTP:
         while self._idle:
-            client = self._idle.pop()
-            if client.is_connected:
+            client, idle_since = self._idle.pop()
+            if not client.is_connected:
+                continue
+            if time.monotonic() - idle_since < HEALTH_CHECK_AFTER:
                 return client
-        client = self._client()
-        await client.connect()
-        return client
+            try:
+                await client.noop()
+                return client
+            except aiosmtplib.SMTPException:
+                client.close()
+        return await self._connect()
 
     async def send(self, message: Outbound) -> Outcome:
-        if not self.config.sender:
-            return Failed("the smtp method needs CLARION_EMAIL_FROM; set it and resend")
-        if not message.recipient.email:
+        if not self.sender:
+            return Failed("email needs a From address (CLARION_EMAIL_FROM); set it and resend")
+        to = self.to or ((message.recipient.email,) if message.recipient.email else ())
+        if not to:
             return Failed("the recipient has no email address")
-        mail = build_email(message, self.config)
+        mail = self.composer.mime(message, self.sender, to)
         async with self._slots:
             client: aiosmtplib.SMTP | None = None
             try:
                 client = await self._connected()
-                await client.send_message(mail)
+                await client.send_message(mail, recipients=list(to))
             except Exception as exc:
                 if client is not None:
                     with contextlib.suppress(Exception):
                         client.close()
-                return classify_smtp_error(exc, self.config)
-            self._idle.append(client)
-        return Delivered(f"accepted by {self.config.host}:{self.config.port}")
+                return classify_smtp_error(exc, self.server)
+            self._idle.append((client, time.monotonic()))
+        return Delivered(f"accepted by {self.server.where}")
 
     async def close(self) -> None:
-        for client in self._idle:
+        for client, _ in self._idle:
             with contextlib.suppress(Exception):
                 await client.quit()
         self._idle.clear()
 
 
-def classify_smtp_error(exc: Exception, config: SmtpConfig) -> Outcome:
-    where = f"{config.host}:{config.port}"
+async def _auth_plain_with_identity(client: aiosmtplib.SMTP, server: SmtpServer) -> None:
+    """AUTH PLAIN with an authorization identity (RFC 4616), which aiosmtplib does not send."""
+    if not client.server_auth_methods:
+        await client.ehlo()  # after STARTTLS the extensions are asked for again
+    if "plain" not in client.server_auth_methods:
+        raise aiosmtplib.SMTPAuthenticationError(
+            504, "the server does not offer AUTH PLAIN, which an auth identity needs"
+        )
+    raw = f"{server.identity}\0{server.username}\0{server.password or ''}".encode()
+    response = await client.execute_command(b"AUTH", b"PLAIN", base64.b64encode(raw))
+    if response.code != 235:
+        raise aiosmtplib.SMTPAuthenticationError(response.code, response.message)
+
+
+def classify_smtp_error(exc: Exception, server: SmtpServer) -> Outcome:
+    where = server.where
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
         return Failed(f"SMTP server {where} refused authentication: {exc.code} {trim(exc.message)}")
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
@@ -184,12 +232,20 @@ def classify_smtp_error(exc: Exception, config: SmtpConfig) -> Outcome:
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         reason = f"SMTP server {where} answered {exc.code} {trim(exc.message)}"
         return Retry(reason) if 400 <= exc.code < 500 else Failed(reason)
-    if isinstance(exc, ssl.SSLError) or "certificate" in str(exc).lower():
-        return Retry(f"TLS with SMTP server {where} failed: {trim(str(exc))}")
+    text = str(exc)
+    if isinstance(exc, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in text:
+        # A certificate that does not verify will not verify on retry: fix the settings.
+        expected = f"; expected it to name {server.server_name!r}" if server.server_name else ""
+        return Failed(
+            f"TLS with SMTP server {where} failed: the server's certificate did not verify "
+            f"({trim(text)}{expected}); check CA file, server name or skip-verify"
+        )
+    if isinstance(exc, ssl.SSLError) or "ssl" in text.lower() or "tls" in text.lower():
+        return Retry(f"TLS with SMTP server {where} failed: {trim(text)}")
     if isinstance(exc, aiosmtplib.SMTPTimeoutError | TimeoutError):
         return Retry(f"SMTP server {where} timed out")
     if isinstance(exc, aiosmtplib.SMTPConnectError | OSError):
-        return Retry(f"could not connect to SMTP server {where}: {trim(str(exc))}")
+        return Retry(f"could not connect to SMTP server {where}: {trim(text)}")
     if isinstance(exc, aiosmtplib.SMTPException):
-        return Retry(f"SMTP with {where} failed: {trim(str(exc))}")
-    return Retry(f"SMTP send failed: {type(exc).__name__}: {trim(str(exc))}")
+        return Retry(f"SMTP with {where} failed: {trim(text)}")
+    return Retry(f"SMTP send failed: {type(exc).__name__}: {trim(text)}")

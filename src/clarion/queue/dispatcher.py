@@ -97,6 +97,7 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await completer
             await self._flush_completions()
+            await self.senders.close()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -188,7 +189,7 @@ class Dispatcher:
         interval = self.senders.interval(message)
         if interval <= 0:
             return await self._send(sender, message)
-        destination = str(message.channel_id)
+        destination = self.senders.destination(message)
         wait = self._pacer.wait_for(destination, str(message.id), interval)
         if wait > 0:
             return Defer(f"waiting {wait:.1f}s for the channel's rate limit", after=wait)

@@ -6,6 +6,8 @@ channel changes; each claimed batch looks its channels up in one query.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -33,11 +35,13 @@ class SenderRegistry:
         self,
         methods: Mapping[str, Sender],
         *,
+        method_intervals: Mapping[str, float] | None = None,
         db: Database | None = None,
         box: SecretBox | None = None,
         deps: ChannelDeps | None = None,
     ):
         self.methods = dict(methods)
+        self.method_intervals = dict(method_intervals or {})
         self.db = db
         self.box = box
         self.deps = deps
@@ -72,6 +76,8 @@ class SenderRegistry:
                     interval = min_interval(channel.kind, channel.full_config)
                 except (ChannelConfigError, ValueError) as exc:
                     sender = _Refuse(f"channel {channel.name!r} has an invalid config: {exc}")
+                if cached is not None:
+                    _close_later(cached[1])
                 cached = (channel.updated_at, sender, interval)
                 self._channels[channel_id] = cached
             self._current[channel_id] = (cached[1], cached[2])
@@ -85,6 +91,35 @@ class SenderRegistry:
     def interval(self, message: ClaimedMessage) -> float:
         """The pace of the message's destination, in seconds between messages (0: none)."""
         if message.channel_id is None:
-            return 0.0
+            return self.method_intervals.get(message.method, 0.0)
         found = self._current.get(message.channel_id)
         return found[1] if found else 0.0
+
+    @staticmethod
+    def destination(message: ClaimedMessage) -> str:
+        """What a pace applies to: the channel, or the whole method (one API account)."""
+        return str(message.channel_id) if message.channel_id else f"method:{message.method}"
+
+    async def close(self) -> None:
+        """Close channel senders holding connections (SMTP pools)."""
+        for _, sender, _ in self._channels.values():
+            await _close(sender)
+        self._channels.clear()
+
+
+async def _close(sender: Sender) -> None:
+    close = getattr(sender, "close", None)
+    if close is not None:
+        with contextlib.suppress(Exception):
+            await close()
+
+
+def _close_later(sender: Sender) -> None:
+    """A replaced sender's connections are closed in the background."""
+    if getattr(sender, "close", None) is not None:
+        task = asyncio.get_running_loop().create_task(_close(sender))
+        _CLOSING.add(task)
+        task.add_done_callback(_CLOSING.discard)
+
+
+_CLOSING: set[asyncio.Task[None]] = set()

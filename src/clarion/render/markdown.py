@@ -227,6 +227,11 @@ def markdown_to_telegram(markdown: str) -> str:
     return _text_from_tokens(_MD.parse(markdown), TELEGRAM)
 
 
+def markdown_in_flavor(markdown: str, flavor: Flavor) -> str:
+    """Markdown re-written in a channel's own markup (its :class:`Flavor`)."""
+    return _text_from_tokens(_MD.parse(markdown), flavor)
+
+
 def markdown_to_discord(markdown: str) -> str:
     """Discord Markdown, with user text backslash-escaped (mentions included)."""
     return _text_from_tokens(_MD.parse(markdown), DISCORD)

@@ -229,3 +229,19 @@ async def replace_disabled_event_types(
     if rows:
         await conn.execute(preferences.insert(), rows)
     return sorted(disabled)
+
+
+async def set_preference(
+    conn: AsyncConnection, user_id: uuid.UUID, event_type: str, *, disabled: bool
+) -> None:
+    """Record one choice (an unsubscribe link's opt-out), keeping the user's others."""
+    await conn.execute(
+        preferences.delete().where(
+            preferences.c.user_id == user_id, preferences.c.event_type == event_type
+        )
+    )
+    await conn.execute(
+        preferences.insert().values(
+            user_id=user_id, event_type=event_type, disabled=disabled, updated_at=datetime.now(UTC)
+        )
+    )

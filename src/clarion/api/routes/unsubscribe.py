@@ -1,0 +1,77 @@
+"""One-click unsubscribe (RFC 8058): no login, the signed link is the authority.
+
+``POST /unsubscribe/{token}`` (what mail clients send, body ``List-Unsubscribe=One-Click``,
+and what the confirmation page's button sends) opts the user out of the link's event type
+and answers 200 without a redirect. ``GET`` only shows a page asking to confirm, because
+mail scanners follow links.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from clarion.api.deps import ServiceDep
+from clarion.render.email import page_html
+from clarion.store.event_types import get_event_type
+from clarion.store.users import find_user, set_preference
+
+router = APIRouter(tags=["unsubscribe"], include_in_schema=False)
+
+INVALID = (
+    "This unsubscribe link is not valid (it may have been cut short by your mail program). "
+    "You can change what you receive in your notification settings."
+)
+
+
+async def _resolve(service: ServiceDep, token: str) -> tuple[str, str] | None:
+    """(user id, event type name) of a valid link whose user still exists."""
+    opt_out = service.unsubscriber.read(token)
+    if opt_out is None:
+        return None
+    async with service.db.engine.connect() as conn:
+        user = await find_user(conn, str(opt_out.user_id))
+        event_type = await get_event_type(conn, opt_out.event_type)
+    if user is None:
+        return None
+    return str(user.id), event_type.name if event_type else opt_out.event_type
+
+
+def _page(service: ServiceDep, status: int, title: str, message: str, **form: str) -> HTMLResponse:
+    html = page_html(
+        service.brand, title, message, settings_url=service.settings_url, **form
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+@router.get("/unsubscribe/{token}", response_class=HTMLResponse)
+async def confirm(token: str, service: ServiceDep) -> HTMLResponse:
+    found = await _resolve(service, token)
+    if found is None:
+        return _page(service, 404, "Link not valid", INVALID)
+    _, name = found
+    return _page(
+        service,
+        200,
+        "Unsubscribe?",
+        f"You will no longer receive “{name}” notifications.",
+        form_action=f"/unsubscribe/{token}",
+        button="Unsubscribe",
+    )
+
+
+@router.post("/unsubscribe/{token}", response_class=HTMLResponse)
+async def unsubscribe(token: str, service: ServiceDep) -> HTMLResponse:
+    opt_out = service.unsubscriber.read(token)
+    found = await _resolve(service, token)
+    if opt_out is None or found is None:
+        return _page(service, 404, "Link not valid", INVALID)
+    async with service.db.begin() as conn:
+        await set_preference(conn, opt_out.user_id, opt_out.event_type, disabled=True)
+    return _page(
+        service,
+        200,
+        "You are unsubscribed",
+        f"You will no longer receive “{found[1]}” notifications. "
+        "You can turn them back on in your notification settings.",
+    )

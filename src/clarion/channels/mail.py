@@ -1,0 +1,103 @@
+"""Composing an email from a rendered message: shared by SMTP (method and team list) and Resend.
+
+One place decides the subject, the HTML layout and text part, the footer's links and the
+RFC 8058 one-click unsubscribe headers.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+from clarion.channels.base import Outbound
+from clarion.render.email import Brand, EmailLinks, email_html, email_text
+
+_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+def _check_address(value: str) -> str:
+    value = value.strip()
+    if not _ADDRESS.match(value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value
+
+
+def _check_sender(value: str) -> str:
+    addr = email.utils.parseaddr(value)[1]
+    if not addr or not _ADDRESS.match(addr):
+        raise ValueError(f"{value!r} is not an address or 'Name <address>'")
+    return value.strip()
+
+
+EmailAddress = Annotated[str, AfterValidator(_check_address)]
+SenderAddress = Annotated[str, AfterValidator(_check_sender)]
+
+# The signed opt-out URL for a message, or None when its recipient cannot opt out.
+UnsubscribeUrl = Callable[[Outbound], "str | None"]
+
+
+@dataclass(frozen=True)
+class Composer:
+    brand: Brand
+    settings_url: str
+    unsubscribe_url: UnsubscribeUrl | None = None
+
+    def links(self, message: Outbound) -> EmailLinks:
+        if not message.recipient.user_id:
+            return EmailLinks(
+                settings_url=self.settings_url,
+                reason=f"Sent by {self.brand.name} to a team address subscribed to these events.",
+            )
+        unsubscribe = self.unsubscribe_url(message) if self.unsubscribe_url else None
+        name = message.template_name or message.event_type
+        return EmailLinks(
+            settings_url=self.settings_url,
+            unsubscribe_url=unsubscribe,
+            reason=f"You receive “{name}” emails from {self.brand.name}.",
+        )
+
+    def parts(self, message: Outbound) -> tuple[str, str, EmailLinks]:
+        """(HTML, text, links) of the message."""
+        links = self.links(message)
+        html = email_html(message.content, self.brand, links)
+        return html, email_text(message.content, links), links
+
+    def headers(self, links: EmailLinks) -> dict[str, str]:
+        if not links.unsubscribe_url:
+            return {}
+        return {
+            "List-Unsubscribe": f"<{links.unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+
+    def mime(self, message: Outbound, sender: str, to: Sequence[str]) -> EmailMessage:
+        """The message as multipart/alternative (text first, HTML last), ready for SMTP."""
+        html, text, links = self.parts(message)
+        mail = EmailMessage()
+        mail["From"] = sender
+        mail["To"] = recipients_header(message, to)
+        mail["Subject"] = message.content.title
+        mail["Date"] = email.utils.formatdate(localtime=False)
+        domain = email.utils.parseaddr(sender)[1].rpartition("@")[2] or "clarion.invalid"
+        mail["Message-ID"] = email.utils.make_msgid(idstring=message.message_id, domain=domain)
+        mail["X-Clarion-Message-Id"] = message.message_id
+        for name, value in self.headers(links).items():
+            mail[name] = value
+        mail["Auto-Submitted"] = "auto-generated"
+        mail.set_content(text)
+        mail.add_alternative(html, subtype="html")
+        return mail
+
+
+def recipients_header(message: Outbound, to: Sequence[str]) -> str | Address:
+    name = message.recipient.name or message.recipient.username
+    if len(to) == 1 and to[0] == message.recipient.email and name:
+        return Address(display_name=name, addr_spec=to[0])
+    return ", ".join(to)

@@ -1,0 +1,188 @@
+"""The SMTP sender against a real aiosmtpd server: TLS modes, auth mechanisms, pooling, reasons.
+
+These drive :class:`SmtpSender` directly (no database): what is under test is the
+conversation with the mail server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from tests.fakes.certs import Certificates, make_certificates
+from tests.fakes.smtp import Authenticator, RecordingHandler, free_port, start_smtp
+
+from clarion.channels.base import Delivered, Failed, Outbound, Recipient, Retry
+from clarion.channels.mail import Composer
+from clarion.channels.smtp import SmtpSender, SmtpServer
+from clarion.render import Rendered, RenderedAction
+from clarion.render.email import Brand
+
+COMPOSER = Composer(Brand(), "http://clarion.test/settings/notifications")
+
+
+def outbound(n: int = 0) -> Outbound:
+    content = Rendered(
+        title=f"Workspace dev-{n} was deleted",
+        title_markdown=f"Workspace dev-{n} was deleted",
+        body_markdown="It was idle.",
+        body_text="It was idle.",
+        body_html="<p>It was idle.</p>",
+        actions=(RenderedAction("View workspaces", "https://coder.example.com/workspaces"),),
+    )
+    return Outbound(
+        message_id=f"00000000-0000-0000-0000-{n:012d}",
+        event_type="workspace_deleted",
+        template_id="",
+        template_name="Workspace Deleted",
+        recipient=Recipient(user_id="u1", email="ann@example.com", name="Ann"),
+        content=content,
+    )
+
+
+@pytest.fixture
+def certs(tmp_path: Path) -> Certificates:
+    return make_certificates(tmp_path / "certs")
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Controller]]:
+    started: list[Controller] = []
+    yield started
+    for controller in started:
+        controller.stop()
+
+
+def smtp(servers: list[Controller], **kwargs: Any) -> tuple[Controller, RecordingHandler]:
+    controller, handler = start_smtp(**kwargs)
+    servers.append(controller)
+    return controller, handler
+
+
+async def send(server: SmtpServer, n: int = 0, **kwargs: Any) -> Any:
+    sender = SmtpSender(server, COMPOSER, "Clarion <clarion@example.com>", **kwargs)
+    try:
+        return await sender.send(outbound(n))
+    finally:
+        await sender.close()
+
+
+async def test_implicit_tls_verified_with_the_ca_file(servers, certs) -> None:
+    controller, handler = smtp(servers, implicit_tls=certs.server_context())
+    server = SmtpServer("127.0.0.1", controller.port, implicit_tls=True, ca_file=str(certs.ca_file))
+    assert isinstance(await send(server), Delivered)
+    assert len(handler.messages) == 1
+
+
+async def test_starttls_with_skip_verify_and_no_ca(servers, certs) -> None:
+    controller, handler = smtp(servers, tls_context=certs.server_context(), require_starttls=True)
+    strict = SmtpServer("127.0.0.1", controller.port, require_starttls=True)
+    outcome = await send(strict)  # the test CA is not trusted by the system store
+    assert isinstance(outcome, Failed) and "certificate" in outcome.reason
+    relaxed = SmtpServer("127.0.0.1", controller.port, require_starttls=True, skip_verify=True)
+    assert isinstance(await send(relaxed), Delivered)
+    assert len(handler.messages) == 1
+
+
+async def test_server_name_is_what_the_certificate_is_checked_against(servers, certs) -> None:
+    controller, handler = smtp(servers, implicit_tls=certs.server_context())
+    common: dict[str, Any] = {"implicit_tls": True, "ca_file": str(certs.ca_file)}
+    right = SmtpServer("127.0.0.1", controller.port, server_name="mail.test", **common)
+    assert isinstance(await send(right), Delivered)
+    wrong = SmtpServer("127.0.0.1", controller.port, server_name="smtp.other.test", **common)
+    outcome = await send(wrong)
+    assert isinstance(outcome, Failed), outcome
+    assert "TLS" in outcome.reason and "smtp.other.test" in outcome.reason
+    assert "certificate" in outcome.reason
+    assert len(handler.messages) == 1
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN", "CRAM-MD5"])
+async def test_each_password_mechanism_when_it_is_the_only_one(servers, certs, mechanism) -> None:
+    auth = Authenticator("mailer", "s3cret")
+    controller, handler = smtp(
+        servers, tls_context=certs.server_context(), auth=auth, mechanisms={mechanism}
+    )
+    base: dict[str, Any] = {"require_starttls": True, "ca_file": str(certs.ca_file)}
+    good = SmtpServer("127.0.0.1", controller.port, username="mailer", password="s3cret", **base)
+    assert isinstance(await send(good), Delivered)
+    assert auth.attempts == [mechanism]
+    bad = SmtpServer("127.0.0.1", controller.port, username="mailer", password="nope", **base)
+    outcome = await send(bad)
+    assert isinstance(outcome, Failed) and "refused authentication" in outcome.reason
+    assert "535" in outcome.reason
+    assert len(handler.messages) == 1
+
+
+async def test_xoauth2_token_read_from_a_file_each_connection(servers, certs, tmp_path) -> None:
+    auth = Authenticator("ann@example.com", oauth_token="ya29.good")
+    controller, handler = smtp(
+        servers, tls_context=certs.server_context(), auth=auth, mechanisms={"XOAUTH2", "PLAIN"}
+    )
+    token_file = tmp_path / "token"
+    token_file.write_text("ya29.good\n")
+    server = SmtpServer(
+        "127.0.0.1",
+        controller.port,
+        require_starttls=True,
+        ca_file=str(certs.ca_file),
+        username="ann@example.com",
+        oauth_token=lambda: token_file.read_text().strip(),
+    )
+    assert isinstance(await send(server), Delivered)
+    token_file.write_text("ya29.expired\n")
+    outcome = await send(server, 1)
+    assert isinstance(outcome, Failed) and "refused authentication" in outcome.reason
+    assert auth.attempts == ["XOAUTH2", "XOAUTH2"] and len(handler.messages) == 1
+
+
+async def test_plain_sends_the_auth_identity(servers, certs) -> None:
+    auth = Authenticator("mailer", "s3cret")
+    controller, _ = smtp(servers, tls_context=certs.server_context(), auth=auth)
+    server = SmtpServer(
+        "127.0.0.1",
+        controller.port,
+        require_starttls=True,
+        ca_file=str(certs.ca_file),
+        username="mailer",
+        password="s3cret",
+        identity="alerts@example.com",
+    )
+    assert isinstance(await send(server), Delivered)
+    assert auth.identities == ["alerts@example.com"]
+
+
+async def test_200_messages_reuse_a_few_connections(servers) -> None:
+    controller, handler = smtp(servers)
+    sender = SmtpSender(
+        SmtpServer("127.0.0.1", controller.port), COMPOSER, "clarion@example.com", pool_size=4
+    )
+    try:
+        outcomes = await asyncio.gather(*(sender.send(outbound(n)) for n in range(200)))
+    finally:
+        await sender.close()
+    assert all(isinstance(o, Delivered) for o in outcomes)
+    assert len(handler.messages) == 200
+    assert 1 <= handler.connections <= 4
+
+
+async def test_a_dropped_pooled_connection_is_replaced(servers) -> None:
+    controller, handler = smtp(servers)
+    sender = SmtpSender(SmtpServer("127.0.0.1", controller.port), COMPOSER, "c@example.com")
+    try:
+        assert isinstance(await sender.send(outbound(1)), Delivered)
+        for client, _ in sender._idle:
+            client.close()  # the server hung up while the connection sat idle
+        assert isinstance(await sender.send(outbound(2)), Delivered)
+    finally:
+        await sender.close()
+    assert len(handler.messages) == 2 and handler.connections == 2
+
+
+async def test_unreachable_server_is_retried_with_a_reason_saying_so() -> None:
+    outcome = await send(SmtpServer("127.0.0.1", free_port(), timeout=2))
+    assert isinstance(outcome, Retry) and "could not connect" in outcome.reason
