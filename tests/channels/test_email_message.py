@@ -18,7 +18,7 @@ from playwright.async_api import async_playwright
 from tests.fakes.smtp import RecordingHandler, start_smtp
 
 ARTIFACTS = Path(os.environ.get("CLARION_TEST_ARTIFACTS", "test-artifacts"))
-LABELS = {"name": "dev <b>&</b>", "reason": "idle for 30 days", "initiator": "autobuild"}
+LABELS = {"name": "dév <b>&</b>", "reason": "idle for 30 days", "initiator": "autobuild"}
 
 
 async def _mail(handler: RecordingHandler, count: int) -> Any:
@@ -61,11 +61,12 @@ async def test_multipart_email_with_buttons_and_one_click_unsubscribe(
         email_brand_name="Acme Cloud",
     )
     await running.create_user("zoe@example.com", name="Zoë Straße")
-    first = await _event(running, "dev <b>&</b>")
+    first = await _event(running, "dév <b>&</b>")
     await running.wait_status(first["id"], {"sent"})
     mail = await _mail(handler, 1)
 
     assert mail["To"] == "Zoë Straße <zoe@example.com>"
+    assert mail["Subject"] == 'Workspace "dév <b>&</b>" deleted'  # RFC 2047 round trip
     assert mail["From"] == "Clarion Alerts <alerts@example.com>"
     assert mail["Message-ID"].endswith("@example.com>") and mail["Date"]
     assert mail.get_content_type() == "multipart/alternative"
@@ -73,8 +74,8 @@ async def test_multipart_email_with_buttons_and_one_click_unsubscribe(
     assert text_part.get_content_type() == "text/plain"
     assert html_part.get_content_type() == "text/html"
     text, html = text_part.get_content(), html_part.get_content()
-    assert "idle for 30 days" in text and "<b>" not in text.replace("dev <b>&</b>", "")
-    assert "dev &lt;b&gt;&amp;&lt;/b&gt;" in html and "<b>&</b>" not in html
+    assert "idle for 30 days" in text and "**" not in text
+    assert "dév &lt;b&gt;&amp;&lt;/b&gt;" in html and "<b>&</b>" not in html
     assert "Acme Cloud" in html and "Notification settings" in html
     assert ">View workspaces</a>" in html and 'href="http://' in html
 

@@ -1,0 +1,99 @@
+"""The ``email`` channel kind: a team list mailed through the channel's own SMTP server."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tests.fakes.certs import make_certificates
+from tests.fakes.smtp import Authenticator, start_smtp
+
+LABELS = {
+    "project": "shop",
+    "application": "api",
+    "application_type": "application",
+    "error_message": "exit 1 <script>x</script>",
+    "build_url": "https://ci.example.com/b/1",
+}
+
+
+async def _deploy_failed(running, project: str = "shop") -> str:
+    status, event = await running.call(
+        "POST",
+        "/api/v1/events",
+        json={"type": "deploy_failed", "labels": {**LABELS, "project": project}},
+    )
+    assert status == 202, event
+    return str(event["messages"][0]["id"])
+
+
+def _config(port: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "smtp_server": "127.0.0.1",
+        "smtp_port": port,
+        "from_address": "Deploys <deploys@example.com>",
+        "to_addresses": ["ops@example.com", "oncall@example.com"],
+        **extra,
+    }
+
+
+async def test_team_list_gets_one_email_with_every_address(start_server, tmp_path) -> None:
+    certs = make_certificates(tmp_path / "certs")
+    auth = Authenticator("mailer", "s3cret")
+    controller, handler = start_smtp(
+        tls_context=certs.server_context(), require_starttls=True, auth=auth
+    )
+    try:
+        running = await start_server()
+        body = {
+            "name": "ops list",
+            "kind": "email",
+            "config": _config(
+                controller.port,
+                security="starttls",
+                skip_verify=True,
+                username="mailer",
+                password="s3cret",
+            ),
+            "events": ["deploy_failed"],
+        }
+        status, channel = await running.call("POST", "/api/v1/channels", json=body)
+        assert status == 201, channel
+        assert channel["config"]["password"] == {"set": True} and "s3cret" not in str(channel)
+        await running.wait_status(await _deploy_failed(running), {"sent"})
+        for _ in range(100):
+            if handler.messages:
+                break
+            await asyncio.sleep(0.05)
+
+        status, _ = await running.call(
+            "PATCH",
+            f"/api/v1/channels/{channel['id']}",
+            json={"config": {**body["config"], "password": "wrong"}},
+        )
+        failed = await running.wait_status(
+            await _deploy_failed(running, "other"), {"permanent_failure"}
+        )
+    finally:
+        controller.stop()
+    [mail] = handler.messages
+    assert sorted(mail.rcpt_tos) == ["oncall@example.com", "ops@example.com"]
+    assert mail.message["To"] == "ops@example.com, oncall@example.com"
+    assert "List-Unsubscribe" not in mail.message
+    html = mail.message.get_body(("html",)).get_content()
+    assert "&lt;script&gt;" in html and "<script>" not in html
+    assert "refused authentication" in failed["status_reason"]
+
+
+async def test_invalid_addresses_are_refused_naming_the_field(start_server) -> None:
+    running = await start_server(dispatch=False)
+    status, answer = await running.call(
+        "POST",
+        "/api/v1/channels",
+        json={
+            "name": "bad",
+            "kind": "email",
+            "config": _config(25, to_addresses=["ops@example.com", "not-an-address"]),
+        },
+    )
+    assert status == 422 and "config.to_addresses.1" in answer["detail"]
