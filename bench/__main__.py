@@ -338,13 +338,16 @@ def smtp_rate(n: int) -> float:
 
 async def _smtp_send(port: int, n: int) -> float:
     from clarion.channels.base import Outbound, Recipient
-    from clarion.channels.smtp import SmtpConfig, SmtpSender
-    from clarion.config import Settings
+    from clarion.channels.mail import Composer
+    from clarion.channels.smtp import SmtpSender, SmtpServer
     from clarion.render import Rendered
+    from clarion.render.email import Brand
 
     await asyncio.sleep(1.0)
-    settings = Settings(email_from="bench@example.com", email_smarthost=f"127.0.0.1:{port}")
-    sender = SmtpSender(SmtpConfig.from_settings(settings), pool_size=8)
+    composer = Composer(Brand(), "http://127.0.0.1/settings/notifications")
+    sender = SmtpSender(
+        SmtpServer("127.0.0.1", port), composer, "bench@example.com", pool_size=8
+    )
     content = Rendered("Title", "Title", "body " * 200, "body " * 200, "<p>body</p>" * 20)
     recipient = Recipient(user_id="u", email="to@example.com", name="To", username="to")
     start = time.perf_counter()

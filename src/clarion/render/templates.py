@@ -25,8 +25,7 @@ import jinja2
 from jinja2 import StrictUndefined, meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from clarion.render.markdown import markdown_to_html_and_text, markdown_to_text
-from clarion.render.values import VALUES_KEY, Trusted, fill, hold
+from clarion.render.values import VALUES_KEY, Trusted, fill, hold, html_and_text, plain_text
 
 VARIABLES = frozenset(
     {
@@ -196,6 +195,8 @@ def _compile(kind: str, source: str) -> jinja2.Template:
 
 
 def _render(kind: str, where: str, source: str, variables: Mapping[str, Any]) -> str:
+    if "{" not in source and "\n" not in source:
+        return source  # constant text (most action labels): Jinja would print it as is
     try:
         return _compile(kind, source).render(variables)
     except jinja2.TemplateSyntaxError as exc:
@@ -209,9 +210,15 @@ def _render(kind: str, where: str, source: str, variables: Mapping[str, Any]) ->
 
 
 def _render_markdown(where: str, source: str, variables: Mapping[str, Any]) -> str:
+    return fill(*_render_skeleton(where, source, variables))
+
+
+def _render_skeleton(
+    where: str, source: str, variables: Mapping[str, Any]
+) -> tuple[str, list[str]]:
+    """The template's Markdown with a placeholder for each printed value, and the values."""
     values: list[str] = []
-    skeleton = _render("markdown", where, source, {**variables, VALUES_KEY: values})
-    return fill(skeleton, values)
+    return _render("markdown", where, source, {**variables, VALUES_KEY: values}), values
 
 
 def _one_line(text: str) -> str:
@@ -234,17 +241,19 @@ def render_event(
 ) -> Rendered:
     """Render an event type for one recipient; raises TemplateError naming the failing part."""
     variables = ctx.variables()
-    title_markdown = _one_line(_render_markdown("title", title_template, variables))
-    body_markdown = _render_markdown("body", body_template, variables).strip()
+    title_skeleton, title_values = _render_skeleton("title", title_template, variables)
+    title_markdown = _one_line(fill(title_skeleton, title_values))
+    body_skeleton, body_values = _render_skeleton("body", body_template, variables)
+    body_markdown = fill(body_skeleton, body_values).strip()
     rendered_actions = []
     for number, action in enumerate(actions, 1):
         where = f"action {number}"
         label = " ".join(_render("plain", f"{where} label", action["label"], variables).split())
         url = _render("url", f"{where} url", action["url"], variables)
         rendered_actions.append(RenderedAction(label, _check_url(f"{where} url", url)))
-    body_html, body_text = markdown_to_html_and_text(body_markdown)
+    body_html, body_text = html_and_text(body_skeleton.strip(), body_values, body_markdown)
     return Rendered(
-        title=_one_line(markdown_to_text(title_markdown)),
+        title=_one_line(plain_text(_one_line(title_skeleton), title_values, title_markdown)),
         title_markdown=title_markdown,
         body_markdown=body_markdown,
         body_text=body_text,

@@ -9,12 +9,18 @@ raw value when it cannot end the code; every other placeholder gets the escaped 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from clarion.render.markdown import escape_markdown, parse_markdown
+from clarion.render.markdown import (
+    escape_markdown,
+    markdown_to_html_and_text,
+    markdown_to_text,
+    parse_markdown,
+)
 
 # Not an identifier, so no template can read or change the list behind it.
 VALUES_KEY = "clarion:values"
@@ -87,3 +93,71 @@ def _placeholders_in_code(skeleton: str) -> dict[int, str]:
             for match in _PLACEHOLDER.finditer(content):
                 found[int(match[1])] = kind
     return found
+
+
+# --- rendering a skeleton once for many values --------------------------------------------------
+#
+# Parsing Markdown is most of the cost of rendering an event. Events of one type share their
+# skeleton (the template's output with placeholders), so the skeleton is rendered to HTML and
+# text once and each event's values are put into those renderings. That equals rendering the
+# filled Markdown when every value is plain text there: not in code, not in a link target, and
+# unable to change the Markdown around it (no line breaks; starts and ends with a letter or
+# digit, so it cannot turn a neighbouring ``*`` or ``_`` into emphasis or out of it). Any
+# other value takes the full path.
+
+_HTML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\u00a0": "&nbsp;"})
+_IN_TAG = re.compile("<[^>]*\ue000")
+
+
+def _plain_value(value: str) -> bool:
+    return bool(value) and value[0].isalnum() and value[-1].isalnum() and "\n" not in value
+
+
+@lru_cache(maxsize=512)
+def _skeleton_renderings(skeleton: str, count: int) -> tuple[str, str] | None:
+    """(HTML, text) of a skeleton whose ``count`` placeholders all landed in text content."""
+    if _MAY_HOLD_CODE.search(skeleton):
+        return None
+    html, text = markdown_to_html_and_text(skeleton)
+    if _IN_TAG.search(html):
+        return None
+    if len(_PLACEHOLDER.findall(html)) != count or len(_PLACEHOLDER.findall(text)) != count:
+        return None
+    return html, text
+
+
+@lru_cache(maxsize=512)
+def _skeleton_text(skeleton: str, count: int) -> str | None:
+    if _MAY_HOLD_CODE.search(skeleton):
+        return None
+    text = markdown_to_text(skeleton)
+    return text if len(_PLACEHOLDER.findall(text)) == count else None
+
+
+def _usable(skeleton: str, values: list[str]) -> bool:
+    return all(_plain_value(v) for v in values) and len(_PLACEHOLDER.findall(skeleton)) == len(
+        values
+    )
+
+
+def html_and_text(skeleton: str, values: list[str], filled: str) -> tuple[str, str]:
+    """``markdown_to_html_and_text(filled)`` (``filled`` is ``skeleton`` with ``values``),
+    from a cached rendering of the skeleton when it can."""
+    if _usable(skeleton, values):
+        found = _skeleton_renderings(skeleton, len(values))
+        if found is not None:
+            html, text = found
+            return (
+                _PLACEHOLDER.sub(lambda m: values[int(m[1])].translate(_HTML_TEXT), html),
+                _PLACEHOLDER.sub(lambda m: values[int(m[1])], text),
+            )
+    return markdown_to_html_and_text(filled)
+
+
+def plain_text(skeleton: str, values: list[str], filled: str) -> str:
+    """``markdown_to_text(filled)``, from a cached rendering of the skeleton when it can."""
+    if _usable(skeleton, values):
+        text = _skeleton_text(skeleton, len(values))
+        if text is not None:
+            return _PLACEHOLDER.sub(lambda m: values[int(m[1])], text)
+    return markdown_to_text(filled)
