@@ -1,11 +1,12 @@
 """Channel kinds: each kind's config schema, which fields are secret, and how to build its sender.
 
 A kind is declared once, in its own module (``channels/<kind>.py``), as a :class:`ChannelKind`
-and listed in :data:`KINDS`. Nothing else needs to change to add one.
+and its module named in :data:`KIND_MODULES`. Nothing else needs to change to add one.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,39 +50,28 @@ class ChannelConfigError(ValueError):
     """An invalid channel config; the message names each bad field."""
 
 
-def _kinds() -> dict[str, ChannelKind]:
-    from clarion.channels import (
-        custom_webhook,
-        discord,
-        email,
-        gotify,
-        lark,
-        mattermost,
-        ntfy,
-        pushover,
-        resend,
-        slack,
-        slack_bot,
-        teams,
-        telegram,
-    )
+# One module per kind under clarion.channels, each defining ``KIND``.
+KIND_MODULES = (
+    "custom_webhook",
+    "discord",
+    "email",
+    "gotify",
+    "lark",
+    "mattermost",
+    "ntfy",
+    "pushover",
+    "resend",
+    "slack",
+    "slack_bot",
+    "teams",
+    "telegram",
+)
 
-    modules = (
-        custom_webhook,
-        discord,
-        email,
-        gotify,
-        lark,
-        mattermost,
-        ntfy,
-        pushover,
-        resend,
-        slack,
-        slack_bot,
-        teams,
-        telegram,
-    )
-    found = [module.KIND for module in modules]
+
+def _kinds() -> dict[str, ChannelKind]:
+    found: list[ChannelKind] = [
+        importlib.import_module(f"clarion.channels.{name}").KIND for name in KIND_MODULES
+    ]
     return {k.kind: k for k in found}
 
 
