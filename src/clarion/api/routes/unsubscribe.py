@@ -15,6 +15,7 @@ from clarion.api.deps import ServiceDep
 from clarion.render.email import page_html
 from clarion.store.event_types import get_event_type
 from clarion.store.users import find_user, set_preference
+from clarion.unsubscribe import OptOut
 
 router = APIRouter(tags=["unsubscribe"], include_in_schema=False)
 
@@ -24,8 +25,8 @@ INVALID = (
 )
 
 
-async def _resolve(service: ServiceDep, token: str) -> tuple[str, str] | None:
-    """(user id, event type name) of a valid link whose user still exists."""
+async def _resolve(service: ServiceDep, token: str) -> tuple[OptOut, str] | None:
+    """The opt-out of a valid link whose user still exists, and its event type's name."""
     opt_out = service.unsubscriber.read(token)
     if opt_out is None:
         return None
@@ -34,13 +35,11 @@ async def _resolve(service: ServiceDep, token: str) -> tuple[str, str] | None:
         event_type = await get_event_type(conn, opt_out.event_type)
     if user is None:
         return None
-    return str(user.id), event_type.name if event_type else opt_out.event_type
+    return opt_out, event_type.name if event_type else opt_out.event_type
 
 
 def _page(service: ServiceDep, status: int, title: str, message: str, **form: str) -> HTMLResponse:
-    html = page_html(
-        service.brand, title, message, settings_url=service.settings_url, **form
-    )
+    html = page_html(service.brand, title, message, settings_url=service.settings_url, **form)
     return HTMLResponse(html, status_code=status)
 
 
@@ -62,16 +61,16 @@ async def confirm(token: str, service: ServiceDep) -> HTMLResponse:
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
 async def unsubscribe(token: str, service: ServiceDep) -> HTMLResponse:
-    opt_out = service.unsubscriber.read(token)
     found = await _resolve(service, token)
-    if opt_out is None or found is None:
+    if found is None:
         return _page(service, 404, "Link not valid", INVALID)
+    opt_out, name = found
     async with service.db.begin() as conn:
         await set_preference(conn, opt_out.user_id, opt_out.event_type, disabled=True)
     return _page(
         service,
         200,
         "You are unsubscribed",
-        f"You will no longer receive “{found[1]}” notifications. "
+        f"You will no longer receive “{name}” notifications. "
         "You can turn them back on in your notification settings.",
     )
