@@ -171,7 +171,7 @@ def _event(i: int, run: str) -> dict[str, Any]:
     return {
         "type": "workspace_deleted",
         "user_email": "bench@example.com",
-        "labels": {"name": f"ws-{run}-{i}", "reason": "benchmark", "initiator": "bench"},
+        "labels": {"name": f"ws-{run}-{i}", "reason": "benchmark", "initiator": "autobuild"},
     }
 
 

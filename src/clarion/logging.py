@@ -1,34 +1,66 @@
-"""structlog setup: readable lines on a terminal, JSON in production (CLARION_LOG_FORMAT=json)."""
+"""structlog setup: readable lines on a terminal, JSON in production (CLARION_LOG_FORMAT=json).
+
+In JSON mode every line on the log stream is one JSON object: clarion's own structlog
+lines, and lines from the standard library's ``logging`` (SQLAlchemy, Alembic, asyncio),
+which go through the same renderer. Delivery lines carry ``message_id``, ``event_type``,
+``method`` and ``recipient``, and for team channels ``channel_id`` and ``channel_kind``.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import structlog
 
 
-def configure_logging(fmt: str = "console", level: str = "info") -> None:
+def configure_logging(
+    fmt: str = "console", level: str = "info", stream: TextIO | None = None
+) -> None:
+    """Configure structlog and the standard library's logging to write to ``stream``.
+
+    ``stream`` defaults to standard error; ``fmt`` is ``console`` or ``json``.
+    """
+    out = stream if stream is not None else sys.stderr
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
-    )
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    finish: list[structlog.types.Processor]
+    if fmt == "json":
+        # A traceback becomes one string field, so it stays on the line.
+        finish = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+    else:
+        # The console renderer prints tracebacks itself, below the line.
+        finish = [structlog.dev.ConsoleRenderer(colors=_is_tty(out))]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
+        processors=[*shared, *finish],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        # One write per line, so lines from concurrent writers never interleave.
+        logger_factory=structlog.WriteLoggerFactory(file=out),
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(
-        level=numeric, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *finish],
+        )
     )
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(numeric)
+
+
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -19,6 +19,7 @@ def run_server(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         log_level="warning",
+        log_config=None,  # uvicorn's own lines go through clarion's logging (JSON when set)
         loop="uvloop" if _has_uvloop() else "asyncio",
         lifespan="on",
     )

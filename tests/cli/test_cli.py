@@ -141,3 +141,117 @@ def test_cli_drives_a_running_server(server: dict[str, str]) -> None:
     assert failed.returncode == 1 and "CLARION_ALLOW_PRIVATE_DESTINATIONS" in failed.stdout
     clarion(env, "channels", "remove", added["id"])
     assert json.loads(clarion(env, "--json", "channels", "list").stdout) == []
+
+
+@pytest.fixture
+def json_server(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
+    """A server logging JSON to a file (stderr), retrying fast; yields (env, log file)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "CLARION_DATA_DIR": str(tmp_path / "data"),
+        "CLARION_ADMIN_TOKEN": TOKEN,
+        "CLARION_METHOD": "inbox",
+        "CLARION_URL": f"http://127.0.0.1:{port}",
+        "CLARION_TOKEN": TOKEN,
+        "CLARION_LOG_FORMAT": "json",
+        "CLARION_ALLOW_PRIVATE_DESTINATIONS": "true",
+        "CLARION_RETRY_INTERVAL": "100ms",
+        "CLARION_MAX_SEND_ATTEMPTS": "2",
+        "CLARION_FETCH_INTERVAL": "1s",
+        "COLUMNS": "200",
+    }
+    env.pop("CLARION_DATABASE_URL", None)
+    log_file = tmp_path / "server.log"
+    with (tmp_path / "server.out").open("w") as out, log_file.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "clarion", "server", "--http-address", f"127.0.0.1:{port}"],
+            env=env,
+            stdout=out,
+            stderr=log,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while clarion(env, "notifications", "status", ok=False).returncode != 0:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"server did not come up:\n{log_file.read_text()}")
+                time.sleep(0.2)
+            yield env, log_file
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
+def test_messages_stats_and_json_delivery_logs(json_server: tuple[dict[str, str], Path]) -> None:
+    env, log_file = json_server
+    clarion(env, "users", "create", "ann@example.com")
+    event = json.loads(
+        clarion(
+            env,
+            "--json",
+            "send",
+            "workspace_deleted",
+            "--user",
+            "ann@example.com",
+            *("--label", "name=dev", "--label", "reason=idle", "--label", "initiator=ops"),
+        ).stdout
+    )
+    [inbox_message] = event["messages"]
+    # Nothing listens on this port: each attempt is refused, retried once, then given up.
+    nowhere = f"http://127.0.0.1:{free_port()}/hook"
+    channel = json.loads(
+        clarion(
+            env,
+            *("--json", "channels", "add", "ops", "webhook", "--config", f"endpoint={nowhere}"),
+            *("--event", "deploy_failed"),
+        ).stdout
+    )
+    labels = {
+        "project": "shop",
+        "application": "api",
+        "application_type": "application",
+        "error_message": "exit 1",
+        "build_url": "https://ci.example.com/b/1",
+    }
+    label_args = [arg for k, v in labels.items() for arg in ("--label", f"{k}={v}")]
+    deploy = json.loads(clarion(env, "--json", "send", "deploy_failed", *label_args).stdout)
+    [channel_message] = deploy["messages"]
+
+    deadline = time.monotonic() + 15
+    while True:
+        stats = json.loads(clarion(env, "--json", "messages", "stats").stdout)
+        if stats["window"]["unfinished"] == 0:
+            break
+        assert time.monotonic() < deadline, stats
+        time.sleep(0.2)
+    assert stats["by_status"]["sent"] == 1 and stats["by_status"]["permanent_failure"] == 1
+    assert stats["by_method"]["inbox"]["sent"] == 1
+    assert stats["by_method"]["channel:webhook"]["permanent_failure"] == 1
+    assert stats["by_method"]["channel:webhook"]["retried"] == 1
+    assert stats["paused"] is False and stats["oldest_pending_age_seconds"] is None
+
+    table = clarion(env, "messages", "stats", "--since", "1h").stdout
+    assert "delivery: running" in table and "oldest unsent message: none waiting" in table
+    assert "By method, created in the last 1h" in table
+    rows = {line.split("│")[1].strip(): line for line in table.splitlines() if "│" in line}
+    cells = {name: [c.strip() for c in line.split("│")[2:-1]] for name, line in rows.items()}
+    # messages, sent, failed, retried, unfinished, inhibited
+    assert cells["inbox"] == ["1", "1", "0", "0", "0", "0"]
+    assert cells["channel:webhook"] == ["1", "0", "1", "1", "0", "0"]
+    assert cells["total"] == ["2", "1", "1", "1", "0", "0"]
+    clarion(env, "notifications", "pause")
+    assert "delivery: paused" in clarion(env, "messages", "stats").stdout
+
+    # Every log line is one JSON object; delivery lines say which message, event and channel.
+    lines = [json.loads(line) for line in log_file.read_text().splitlines() if line.strip()]
+    by_event = {(line["event"], line.get("message_id")): line for line in lines}
+    delivered = by_event["delivered", inbox_message["id"]]
+    assert delivered["level"] == "info" and delivered["timestamp"].endswith("Z")
+    assert delivered["event_type"] == "workspace_deleted" and delivered["method"] == "inbox"
+    assert delivered["recipient"] == "ann@example.com"
+    for event_name in ("delivery will be retried", "delivery failed"):
+        line = by_event[event_name, channel_message["id"]]
+        assert line["event_type"] == "deploy_failed" and line["method"] == "channel:webhook"
+        assert line["channel_id"] == channel["id"] and line["channel_kind"] == "webhook"
+        assert line["recipient"] == "ops" and "could not connect" in line["reason"]

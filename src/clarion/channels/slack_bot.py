@@ -84,9 +84,7 @@ class SlackBotSender:
         if cached and cached[0] > time.monotonic():
             return cached[1], None
         url = f"{self.api_url}/users.lookupByEmail?{urlencode({'email': email})}"
-        outcome, _, text = await self.http.request(
-            "GET", url, headers=self._auth, provider="Slack"
-        )
+        outcome, _, text = await self.http.request("GET", url, headers=self._auth, provider="Slack")
         outcome, body = slack_api_outcome(outcome, text, "users.lookupByEmail")
         if not isinstance(outcome, Delivered):
             if "users_not_found" in getattr(outcome, "reason", ""):

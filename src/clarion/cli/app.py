@@ -253,6 +253,54 @@ def messages_show(message_id: str) -> None:
     show(api("GET", f"/api/v1/messages/{message_id}"))
 
 
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "none waiting"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    units = ((days, "d"), (hours, "h"), (minutes, "m"), (secs, "s"))
+    first = next((i for i, (n, _) in enumerate(units) if n), len(units) - 1)
+    return " ".join(f"{n}{unit}" for n, unit in units[first : first + 2] if n) or "0s"
+
+
+STATS_COLUMNS = ["messages", "sent", "failed", "retried", "unfinished", "inhibited"]
+
+
+@messages_app.command("stats")
+def messages_stats(
+    since: Annotated[str, typer.Option(help="window of the per-method table: 1h, 24h, 7d")] = "24h",
+) -> None:
+    """The queue by status, the oldest unsent message, and sent / failed / retried by method."""
+    data = api("GET", "/api/v1/messages/stats", params={"since": since})
+    if State["json"]:
+        show(data)
+        return
+    running = "[yellow]paused[/yellow]" if data["paused"] else "[green]running[/green]"
+    console.print(
+        f"delivery: {running}    oldest unsent message: {_age(data['oldest_pending_age_seconds'])}"
+    )
+    queue = Table(title="Messages by status (all kept)")
+    for status in data["by_status"]:
+        queue.add_column(status, justify="right")
+    queue.add_row(*[str(n) for n in data["by_status"].values()])
+    console.print(queue)
+    table = Table(
+        title=f"By method, created in the last {since}",
+        caption="failed: permanent_failure; retried: failed attempts tried again; "
+        "unfinished: pending, leased or temporary_failure",
+    )
+    table.add_column("method", overflow="fold")
+    for column in STATS_COLUMNS:
+        table.add_column(column, justify="right")
+    for method, row in data["by_method"].items():
+        cells = {**row, "failed": row["permanent_failure"]}
+        cells["unfinished"] = row["pending"] + row["leased"] + row["temporary_failure"]
+        table.add_row(method, *[str(cells[c]) for c in STATS_COLUMNS])
+    table.add_row("total", *[str(data["window"][c]) for c in STATS_COLUMNS], style="bold")
+    console.print(table)
+
+
 # --- notifications ---------------------------------------------------------------------------
 
 

@@ -36,7 +36,7 @@ from clarion.store.db import Database
 from clarion.store.queue import ClaimedMessage, Completion, claim_due_messages, complete_messages
 from clarion.store.queue import next_due_at as query_next_due_at
 from clarion.store.settings import is_paused
-from clarion.store.tables import SENT
+from clarion.store.tables import PERMANENT_FAILURE, SENT
 
 log = structlog.get_logger("clarion.dispatch")
 
@@ -156,7 +156,8 @@ class Dispatcher:
         elapsed = time.perf_counter() - clock
         finished = datetime.now(UTC)
         transition = decide(outcome, message.attempt_count, self.policy, finished)
-        metrics.DISPATCH_SECONDS.labels(message.method).observe(elapsed)
+        if not isinstance(outcome, Defer):  # a deferred message was not sent: nothing to time
+            metrics.DISPATCH_SECONDS.labels(*metrics.method_labels(message.method)).observe(elapsed)
         detail = getattr(outcome, "reason", None) or getattr(outcome, "detail", None)
         completion = Completion(
             message_id=message.id,
@@ -253,12 +254,17 @@ class Dispatcher:
                     log.warning("channel disabled", channel_id=str(channel_id), reason=reason)
 
     def _observe(self, completion: Completion, message: ClaimedMessage) -> None:
+        """Count the attempt and log it: one line per delivered, retried or failed send."""
         if completion.outcome == "deferred":
             return
-        result = {"delivered": "sent", "retry": "retry", "failed": "failed"}[completion.outcome]
-        if completion.status == "permanent_failure":
-            result = "failed"
-        metrics.DELIVERIES.labels(message.method, result).inc()
+        if completion.status == SENT:
+            result = metrics.SENT
+        elif completion.status == PERMANENT_FAILURE:
+            result = metrics.FAILED
+        else:
+            result = metrics.RETRIED
+        labels = metrics.method_labels(message.method)
+        metrics.DELIVERIES.labels(*labels, result).inc()
         fields: dict[str, Any] = {
             "message_id": str(message.id),
             "event_type": message.event_type,
@@ -266,11 +272,26 @@ class Dispatcher:
             "recipient": message.recipient,
             "attempt": completion.attempt,
             "status": completion.status,
+            "result": result,
+            "duration_ms": round(
+                (completion.finished_at - completion.started_at).total_seconds() * 1000, 1
+            ),
         }
-        if completion.status == SENT:
+        if message.channel_id is not None:
+            # The channel's name is the recipient; its kind comes from the method as stored.
+            fields["channel_id"] = str(message.channel_id)
+            fields["channel_kind"] = message.method.removeprefix(metrics.CHANNEL_PREFIX)
+        if result == metrics.SENT:
             latency = (completion.finished_at - message.created_at).total_seconds()
-            metrics.DELIVERY_LATENCY.labels(message.method).observe(latency)
-            log.info("delivered", **fields)
+            metrics.DELIVERY_LATENCY.labels(*labels).observe(latency)
+            log.info("delivered", latency_seconds=round(latency, 3), **fields)
+        elif result == metrics.RETRIED:
+            retry_at = (
+                completion.next_retry_after.isoformat() if completion.next_retry_after else None
+            )
+            log.warning(
+                "delivery will be retried", reason=completion.reason, retry_at=retry_at, **fields
+            )
         else:
             log.warning("delivery failed", reason=completion.reason, **fields)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import structlog
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -10,6 +11,7 @@ from clarion import metrics
 from clarion.api.deps import ServiceDep
 
 router = APIRouter(tags=["health"])
+log = structlog.get_logger("clarion.api")
 
 
 @router.get("/healthz")
@@ -35,5 +37,9 @@ async def readyz(service: ServiceDep) -> JSONResponse:
 
 @router.get("/metrics")
 async def prometheus(service: ServiceDep) -> Response:
-    await service.refresh_queue_metrics()
+    try:
+        await service.refresh_queue_metrics()
+    except Exception:
+        # The counters and histograms are still worth a scrape; /healthz tells of the database.
+        log.exception("could not read the queue for /metrics; serving the last values")
     return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)

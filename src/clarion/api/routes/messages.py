@@ -1,17 +1,21 @@
-"""The message log: list with filters (newest first, cursor paging) and one message in full."""
+"""The message log: list with filters (newest first, cursor paging), one message in full, and
+the operator's summary (``GET /api/v1/messages/stats``)."""
 
 from __future__ import annotations
 
 import base64
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Query
 
-from clarion.api.deps import PrincipalDep, ServiceDep
+from clarion.api.deps import AdminDep, PrincipalDep, ServiceDep
 from clarion.api.jsonable import json_row
+from clarion.config import parse_duration
+from clarion.store.settings import is_paused
+from clarion.store.stats import method_stats, queue_counter
 from clarion.store.tables import MESSAGE_STATES, UTCDateTime, message_attempts, messages
 
 router = APIRouter(prefix="/api/v1", tags=["messages"])
@@ -101,6 +105,40 @@ async def list_messages(
         last = rows[-1]
         next_cursor = encode_cursor(last.created_at, last.id)
     return {"items": [message_summary(r) for r in rows], "next_cursor": next_cursor}
+
+
+# Declared before /messages/{message_id}, which would otherwise take "stats" for an id.
+@router.get("/messages/stats")
+async def message_stats(
+    service: ServiceDep,
+    principal: AdminDep,
+    since: str = Query("24h", description="window for by_method and window, e.g. 1h, 7d"),
+) -> dict[str, Any]:
+    """The queue now, and what happened to the messages created within ``since``, by method.
+
+    ``by_status`` and ``oldest_pending_age_seconds`` cover every message kept; ``by_method``
+    and ``window`` only those created in the window (``retried`` counts retry attempts).
+    """
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        raise HTTPException(422, f"since: {exc}") from None
+    if window <= timedelta(0):
+        raise HTTPException(422, "since: must be longer than zero, e.g. 1h")
+    now = datetime.now(UTC)
+    start = now - window
+    snapshot = await queue_counter(service.db).snapshot(fresh=True)
+    recent = await method_stats(service.db, start)
+    return {
+        "paused": await is_paused(service.db),
+        "dispatching": service.dispatching,
+        "by_status": snapshot.by_status,
+        "oldest_pending_age_seconds": snapshot.oldest_pending_age(now),
+        "since": start.isoformat(),
+        "window_seconds": window.total_seconds(),
+        "by_method": recent.by_method,
+        "window": recent.totals(),
+    }
 
 
 @router.get("/messages/{message_id}")
