@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,7 @@ def load_keys(secret_key: str | None, data_dir: Path) -> MultiFernet:
     else:
         path = data_dir / KEY_FILE
         if not path.exists():
-            data_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(Fernet.generate_key().decode() + "\n")
+            _create_key_file(path)
         keys = [path.read_text().strip()]
     try:
         return MultiFernet([Fernet(k.encode()) for k in keys])
@@ -40,6 +38,20 @@ def load_keys(secret_key: str | None, data_dir: Path) -> MultiFernet:
             "make one with: python -c 'from cryptography.fernet import Fernet; "
             "print(Fernet.generate_key().decode())'"
         ) from exc
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new key so that a process starting alongside sees all of it or none of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".secret-")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(Fernet.generate_key().decode() + "\n")
+        os.link(temp, path)  # atomic, and fails if another process made the key first
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(temp)
 
 
 class SecretBox:

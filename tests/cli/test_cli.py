@@ -8,8 +8,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.conftest import free_port
@@ -17,43 +18,76 @@ from tests.conftest import free_port
 TOKEN = "cli-test-admin-token"
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[dict[str, str]]:
-    port = free_port()
+def server_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
     env = {
         **os.environ,
-        "CLARION_DATA_DIR": str(tmp_path / "data"),
+        "CLARION_DATA_DIR": str(data_dir),
         "CLARION_ADMIN_TOKEN": TOKEN,
         "CLARION_METHOD": "inbox",
         "CLARION_URL": f"http://127.0.0.1:{port}",
         "CLARION_TOKEN": TOKEN,
         "COLUMNS": "200",
+        **extra,
     }
     env.pop("CLARION_DATABASE_URL", None)
-    proc = subprocess.Popen(
+    return env
+
+
+def start_process(
+    env: dict[str, str], port: int, stdout: Any, stderr: Any
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [sys.executable, "-m", "clarion", "server", "--http-address", f"127.0.0.1:{port}"],
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stdout=stdout,
+        stderr=stderr,
         text=True,
     )
+
+
+def wait_healthy(proc: subprocess.Popen[str], port: int, output: Callable[[], str]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                assert json.load(r) == {"status": "ok", "database": "ok"}
+                return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"server did not come up:\n{output()}") from None
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[dict[str, str]]:
+    port = free_port()
+    env = server_env(tmp_path / "data", port)
+    proc = start_process(env, port, subprocess.PIPE, subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                    assert json.load(r) == {"status": "ok", "database": "ok"}
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    out = proc.stdout.read() if proc.stdout else ""
-                    raise AssertionError(f"server did not come up:\n{out}") from None
-                time.sleep(0.2)
+        wait_healthy(proc, port, lambda: proc.stdout.read() if proc.stdout else "")
         yield env
     finally:
         proc.terminate()
         proc.wait(timeout=20)
     assert (tmp_path / "data" / "clarion.db").exists()  # the embedded SQLite default
+
+
+def test_two_servers_starting_together_on_a_new_sqlite_file(tmp_path: Path) -> None:
+    """Both make the data dir, its secret key and the WAL switch race-free (three tries)."""
+    for attempt in range(3):
+        data_dir = tmp_path / f"data{attempt}"
+        ports = [free_port(), free_port()]
+        procs = [
+            start_process(server_env(data_dir, port), port, subprocess.PIPE, subprocess.STDOUT)
+            for port in ports
+        ]
+        try:
+            for proc, port in zip(procs, ports, strict=True):
+                wait_healthy(proc, port, lambda p=proc: p.stdout.read() if p.stdout else "")
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.wait(timeout=20)
 
 
 def clarion(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
@@ -147,36 +181,20 @@ def test_cli_drives_a_running_server(server: dict[str, str]) -> None:
 def json_server(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
     """A server logging JSON to a file (stderr), retrying fast; yields (env, log file)."""
     port = free_port()
-    env = {
-        **os.environ,
-        "CLARION_DATA_DIR": str(tmp_path / "data"),
-        "CLARION_ADMIN_TOKEN": TOKEN,
-        "CLARION_METHOD": "inbox",
-        "CLARION_URL": f"http://127.0.0.1:{port}",
-        "CLARION_TOKEN": TOKEN,
-        "CLARION_LOG_FORMAT": "json",
-        "CLARION_ALLOW_PRIVATE_DESTINATIONS": "true",
-        "CLARION_RETRY_INTERVAL": "100ms",
-        "CLARION_MAX_SEND_ATTEMPTS": "2",
-        "CLARION_FETCH_INTERVAL": "1s",
-        "COLUMNS": "200",
-    }
-    env.pop("CLARION_DATABASE_URL", None)
+    env = server_env(
+        tmp_path / "data",
+        port,
+        CLARION_LOG_FORMAT="json",
+        CLARION_ALLOW_PRIVATE_DESTINATIONS="true",
+        CLARION_RETRY_INTERVAL="100ms",
+        CLARION_MAX_SEND_ATTEMPTS="2",
+        CLARION_FETCH_INTERVAL="1s",
+    )
     log_file = tmp_path / "server.log"
     with (tmp_path / "server.out").open("w") as out, log_file.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "clarion", "server", "--http-address", f"127.0.0.1:{port}"],
-            env=env,
-            stdout=out,
-            stderr=log,
-            text=True,
-        )
+        proc = start_process(env, port, out, log)
         try:
-            deadline = time.monotonic() + 30
-            while clarion(env, "notifications", "status", ok=False).returncode != 0:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"server did not come up:\n{log_file.read_text()}")
-                time.sleep(0.2)
+            wait_healthy(proc, port, log_file.read_text)
             yield env, log_file
         finally:
             proc.terminate()

@@ -201,7 +201,8 @@ class Dispatcher:
 
     async def _send(self, sender: Sender, message: ClaimedMessage) -> Outcome:
         try:
-            return await asyncio.wait_for(sender.send(_outbound(message)), self.send_timeout)
+            async with asyncio.timeout(self.send_timeout):  # no extra task, unlike wait_for
+                return await sender.send(_outbound(message))
         except TimeoutError:
             return Retry(
                 f"send did not finish within CLARION_DISPATCH_TIMEOUT ({self.send_timeout:g}s)"
