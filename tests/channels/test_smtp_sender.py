@@ -167,7 +167,7 @@ async def test_200_messages_reuse_a_few_connections(servers) -> None:
         await sender.close()
     assert all(isinstance(o, Delivered) for o in outcomes)
     assert len(handler.messages) == 200
-    assert 1 <= handler.connections <= 4
+    assert 0 < handler.connections <= 4  # the pool size, far fewer than 200
 
 
 async def test_a_dropped_pooled_connection_is_replaced(servers) -> None:
