@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,7 +42,7 @@ def parse_duration(value: Any) -> timedelta:
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Method = Literal["smtp", "webhook", "inbox", "resend", "slack"]
-METHODS: tuple[str, ...] = ("smtp", "webhook", "inbox", "resend", "slack")
+METHODS: tuple[str, ...] = get_args(Method)
 
 
 class Settings(BaseSettings):
