@@ -8,6 +8,7 @@ or a permanent failure) is decided once, in :mod:`clarion.queue.retry`.
 from __future__ import annotations
 
 import email.utils
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -96,6 +97,21 @@ def trim(text: str, limit: int = REASON_BODY_LIMIT) -> str:
 def truncate(text: str, limit: int) -> str:
     """Cut ``text`` to ``limit`` characters with a visible ellipsis."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def json_bytes(value: Any) -> int:
+    """Size of ``value`` as the HTTP client sends it (compact, UTF-8)."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def fit_json(text: str, room: int) -> str:
+    """Cut ``text`` (with an ellipsis) until its JSON encoding takes at most ``room`` bytes."""
+    size = json_bytes(text)
+    while size > room and text:
+        keep = min(len(text) * room // size, len(text) - 1)  # in proportion: bytes per char vary
+        text = truncate(text, keep) if keep > 1 else ""
+        size = json_bytes(text)
+    return text
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

@@ -19,10 +19,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from clarion.channels.base import Delivered, Failed, Outbound, Outcome, Retry, trim, truncate
+from clarion.channels.base import (
+    Delivered,
+    Failed,
+    Outbound,
+    Outcome,
+    Retry,
+    fit_json,
+    json_bytes,
+    trim,
+    truncate,
+)
 from clarion.channels.http import HttpClient, check_url_syntax
 from clarion.channels.registry import ChannelKind
-from clarion.channels.teams import fit_json, json_bytes
 from clarion.render.markdown import Flavor, markdown_in_flavor
 
 REQUEST_BYTES = 19_500  # Lark refuses request bodies over 20 KB

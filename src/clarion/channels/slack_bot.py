@@ -87,7 +87,7 @@ class SlackBotSender:
         outcome, _, text = await self.http.request("GET", url, headers=self._auth, provider="Slack")
         outcome, body = slack_api_outcome(outcome, text, "users.lookupByEmail")
         if not isinstance(outcome, Delivered):
-            if "users_not_found" in getattr(outcome, "reason", ""):
+            if body.get("error") == "users_not_found":
                 outcome = Failed(f"no Slack user has the email {email}")
             return "", outcome
         user_id = str(body["user"]["id"])

@@ -8,13 +8,12 @@ from Markdown with every character of user text that Teams would read as markup 
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from clarion.channels.base import Outbound, Outcome, truncate
+from clarion.channels.base import Outbound, Outcome, fit_json, json_bytes, truncate
 from clarion.channels.http import HttpClient, check_url_syntax
 from clarion.channels.registry import ChannelKind
 from clarion.render.markdown import Flavor, markdown_in_flavor
@@ -68,21 +67,6 @@ class TeamsConfig(BaseModel):
     def _url(cls, value: str) -> str:
         check_url_syntax(value)
         return value
-
-
-def json_bytes(value: Any) -> int:
-    """Size of ``value`` as the HTTP client sends it (compact, UTF-8)."""
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
-
-
-def fit_json(text: str, room: int) -> str:
-    """Cut ``text`` (with an ellipsis) until its JSON encoding takes at most ``room`` bytes."""
-    size = json_bytes(text)
-    while size > room and text:
-        keep = min(len(text) * room // size, len(text) - 1)  # in proportion: bytes per char vary
-        text = truncate(text, keep) if keep > 1 else ""
-        size = json_bytes(text)
-    return text
 
 
 def teams_payload(message: Outbound) -> dict[str, Any]:

@@ -114,10 +114,11 @@ def _plain_value(value: str) -> bool:
 
 
 @lru_cache(maxsize=512)
-def _skeleton_renderings(skeleton: str, count: int) -> tuple[str, str] | None:
-    """(HTML, text) of a skeleton whose ``count`` placeholders all landed in text content."""
+def _skeleton_renderings(skeleton: str) -> tuple[str, str] | None:
+    """(HTML, text) of a skeleton whose placeholders all landed in text content."""
     if _MAY_HOLD_CODE.search(skeleton):
         return None
+    count = len(_PLACEHOLDER.findall(skeleton))
     html, text = markdown_to_html_and_text(skeleton)
     if _IN_TAG.search(html):
         return None
@@ -127,11 +128,11 @@ def _skeleton_renderings(skeleton: str, count: int) -> tuple[str, str] | None:
 
 
 @lru_cache(maxsize=512)
-def _skeleton_text(skeleton: str, count: int) -> str | None:
+def _skeleton_text(skeleton: str) -> str | None:
     if _MAY_HOLD_CODE.search(skeleton):
         return None
     text = markdown_to_text(skeleton)
-    return text if len(_PLACEHOLDER.findall(text)) == count else None
+    return text if len(_PLACEHOLDER.findall(text)) == len(_PLACEHOLDER.findall(skeleton)) else None
 
 
 def _usable(skeleton: str, values: list[str]) -> bool:
@@ -144,7 +145,7 @@ def html_and_text(skeleton: str, values: list[str], filled: str) -> tuple[str, s
     """``markdown_to_html_and_text(filled)`` (``filled`` is ``skeleton`` with ``values``),
     from a cached rendering of the skeleton when it can."""
     if _usable(skeleton, values):
-        found = _skeleton_renderings(skeleton, len(values))
+        found = _skeleton_renderings(skeleton)
         if found is not None:
             html, text = found
             return (
@@ -157,7 +158,7 @@ def html_and_text(skeleton: str, values: list[str], filled: str) -> tuple[str, s
 def plain_text(skeleton: str, values: list[str], filled: str) -> str:
     """``markdown_to_text(filled)``, from a cached rendering of the skeleton when it can."""
     if _usable(skeleton, values):
-        text = _skeleton_text(skeleton, len(values))
+        text = _skeleton_text(skeleton)
         if text is not None:
             return _PLACEHOLDER.sub(lambda m: values[int(m[1])], text)
     return markdown_to_text(filled)
