@@ -381,7 +381,7 @@ async def three(fn: Callable[[], Awaitable[float]], runs: int) -> list[float]:
     return [await fn() for _ in range(runs)]
 
 
-async def main(quick: bool) -> None:
+async def main(quick: bool, only: str) -> None:
     runs = 1 if quick else 3
     n = 2_000 if quick else 20_000
     sink = Sink()
@@ -390,6 +390,14 @@ async def main(quick: bool) -> None:
         top = await three(lambda: ceiling(sink, n), runs)
         record("ceiling: raw aiohttp POSTs, 64 in flight", "req/s", top)
         cap = statistics.median(top)
+        if only == "e2e":  # just the end-to-end figures, e.g. while working on throughput
+            engines = os.environ.get("CLARION_BENCH_ENGINES", "postgres,sqlite").split(",")
+            for engine in engines:
+                for procs in (1, 2):
+                    values = await three(lambda e=engine, p=procs: end_to_end(sink, e, p, n), runs)
+                    record(f"clarion end to end, {engine}, {procs} dispatcher process(es)",
+                           "msg/s", values, "events via API → delivered", cap)
+            return
         for engine in ("postgres", "sqlite"):
             for procs in (1, 2):
                 values = await three(lambda e=engine, p=procs: end_to_end(sink, e, p, n), runs)
@@ -431,4 +439,7 @@ def write_results() -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="make bench")
     parser.add_argument("--quick", action="store_true", help="one short run of each")
-    asyncio.run(main(parser.parse_args().quick))
+    parser.add_argument("--only", choices=["all", "e2e"], default="all",
+                        help="e2e: the ceiling and the end-to-end figures only, not written out")
+    args = parser.parse_args()
+    asyncio.run(main(args.quick, args.only))

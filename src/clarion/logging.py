@@ -14,6 +14,8 @@ from typing import TextIO
 
 import structlog
 
+from clarion import encoding
+
 
 def configure_logging(
     fmt: str = "console", level: str = "info", stream: TextIO | None = None
@@ -34,7 +36,10 @@ def configure_logging(
     finish: list[structlog.types.Processor]
     if fmt == "json":
         # A traceback becomes one string field, so it stays on the line.
-        finish = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+        finish = [
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(serializer=encoding.dumps_for_log),
+        ]
     else:
         # The console renderer prints tracebacks itself, below the line.
         finish = [structlog.dev.ConsoleRenderer(colors=_is_tty(out))]

@@ -31,11 +31,15 @@ class Reply:
 
 
 class HttpSink:
-    """``responder(request_number, received) -> Reply``; the default answers 200."""
+    """``responder(request_number, received) -> Reply``; the default answers 200.
+
+    ``delay``: seconds each answer waits, as a slow endpoint would.
+    """
 
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.responder: Callable[[int, Received], Reply] = lambda n, r: Reply()
+        self.delay = 0.0
         self._runner: web.AppRunner | None = None
         self._arrived = asyncio.Condition()
         self.url = ""
@@ -48,6 +52,8 @@ class HttpSink:
         reply = self.responder(len(self.received), received)
         async with self._arrived:
             self._arrived.notify_all()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return web.Response(status=reply.status, text=reply.body, headers=reply.headers)
 
     async def start(self) -> HttpSink:

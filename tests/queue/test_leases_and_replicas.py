@@ -85,6 +85,42 @@ async def test_two_dispatchers_deliver_each_message_exactly_once(
     assert len(page["items"]) == 500 and page["next_cursor"]
 
 
+async def test_stopping_hands_back_claimed_messages_it_had_not_started(
+    start_server, sink: HttpSink, make_settings
+) -> None:
+    intake = await start_server(dispatch=False, webhook_endpoint=sink.url)
+    await intake.create_user("ann@example.com")
+    ids = await _enqueue(intake, 20)
+    sink.delay = 0.5
+    # Two workers; one claim takes all 20, so 18 wait in the dispatcher's buffer.
+    worker = Service(
+        make_settings(webhook_endpoint=sink.url, dispatch_concurrency=2, dispatch_batch_size=20)
+    )
+    await worker.start()
+    await sink.wait_for(2)
+    await worker.stop()  # the two sends in flight finish; the rest are handed back
+
+    started = {r.headers["X-Message-Id"] for r in sink.received}
+    assert len(started) == 2
+    for message_id in ids:
+        _, message = await intake.call("GET", f"/api/v1/messages/{message_id}")
+        if message_id in started:
+            assert (message["status"], message["attempt_count"]) == ("sent", 1)
+        else:  # claimable again at once, and the claim is not counted as an attempt
+            assert (message["status"], message["attempt_count"]) == ("pending", 0), message
+
+    sink.delay = 0.0
+    survivor = Service(make_settings(webhook_endpoint=sink.url))  # lease_period is 30 s
+    await survivor.start()
+    try:
+        await sink.wait_for(20, timeout=10)
+        await asyncio.sleep(0.3)
+    finally:
+        await survivor.stop()
+    counts = Counter(r.headers["X-Message-Id"] for r in sink.received)
+    assert set(counts) == set(ids) and max(counts.values()) == 1
+
+
 async def test_replicas_starting_together_on_an_empty_database(make_settings) -> None:
     """Both migrate and seed the catalog without tripping over each other."""
     replicas = [Service(make_settings(), dispatch=False) for _ in range(3)]

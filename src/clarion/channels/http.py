@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import socket
 import time
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from clarion import encoding
 from clarion.channels.base import Delivered, Failed, Outcome, Retry, classify_http, trim
 
 USER_AGENT = "clarion/0.1"
@@ -158,7 +158,7 @@ class HttpClient:
         send_headers = dict(headers or {})
         body: Any = data
         if json_body is not None:
-            body = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
+            body = encoding.dumps(json_body)
             send_headers.setdefault("Content-Type", "application/json")
         try:
             async with self.session.request(

@@ -19,6 +19,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from clarion import encoding
+
 DISPATCH_CHANNEL = "clarion_dispatch"
 INBOX_CHANNEL = "clarion_inbox"
 
@@ -84,7 +86,12 @@ class Database:
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = pool_size
             kwargs["pool_pre_ping"] = True
-        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        self.engine: AsyncEngine = create_async_engine(
+            self.url,
+            json_serializer=encoding.dumps_text,
+            json_deserializer=encoding.loads,
+            **kwargs,
+        )
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
         self.wakeup = asyncio.Event()
@@ -100,6 +107,16 @@ class Database:
         """A transaction: committed when the block ends, rolled back on error."""
         async with self.engine.begin() as conn:
             yield conn
+
+    @contextlib.asynccontextmanager
+    async def raw_postgres(self) -> AsyncIterator[Any]:
+        """A pooled connection's own asyncpg connection, outside any transaction (autocommit
+        per statement): for the queue's hot statements, which skip SQLAlchemy's per-row work.
+        The connection keeps the JSON codecs SQLAlchemy set up on it."""
+        assert self.is_postgres, "raw_postgres is for PostgreSQL only"
+        async with self.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            yield raw.driver_connection
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

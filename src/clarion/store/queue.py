@@ -1,8 +1,12 @@
 """The durable queue's SQL, in one place: enqueue, claim in batches, complete in batches, purge.
 
-The same statements run on PostgreSQL and SQLite. On PostgreSQL the claim takes rows with
-``FOR UPDATE SKIP LOCKED`` so replicas never claim the same message; on SQLite every
-transaction is ``BEGIN IMMEDIATE`` (see :mod:`clarion.store.db`), which serialises claims.
+On PostgreSQL the claim takes rows with ``FOR UPDATE SKIP LOCKED`` so replicas never claim
+the same message; on SQLite every transaction is ``BEGIN IMMEDIATE`` (see
+:mod:`clarion.store.db`), which serialises claims. The claim and the completion, which run
+for every message, are written out in SQL for PostgreSQL and sent on the asyncpg connection
+itself: a completion batch is one statement over arrays (``unnest``), not one per row, and
+no row goes through SQLAlchemy's result processing. SQLite runs the same logic through
+SQLAlchemy Core.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from clarion.store.db import Database
+from clarion.store.db import INBOX_CHANNEL, Database
 from clarion.store.tables import (
     INHIBITED,
     LEASED,
@@ -115,6 +119,12 @@ async def claim_due_messages(
     """
     lease_id = uuid.uuid4()
     leased_until = now + lease_period
+    if db.is_postgres:
+        async with db.raw_postgres() as conn:
+            rows = await conn.fetch(_PG_CLAIM, lease_id, leased_until, now, limit)
+        claimed = [ClaimedMessage(lease_id=lease_id, **row) for row in rows]
+        claimed.sort(key=lambda m: m.created_at)
+        return claimed
     due = (
         sa.select(messages.c.id)
         .where(messages.c.claimable_at <= now)
@@ -163,6 +173,8 @@ async def complete_messages(
     """
     if not completions:
         return 0
+    if db.is_postgres:
+        return await _pg_complete(db, completions, inbox_users or set())
     update = (
         messages.update()
         .where(
@@ -215,6 +227,67 @@ async def complete_messages(
             # Other replicas' inbox streams hear of it on commit.
             await db.notify_inbox(conn, inbox_users)
     return int(result.rowcount or 0)
+
+
+_PG_CLAIM = """
+UPDATE messages
+SET status = 'leased', lease_id = $1, leased_until = $2, claimable_at = $2,
+    attempt_count = attempt_count + 1, updated_at = $3
+WHERE id IN (
+    SELECT id FROM messages WHERE claimable_at <= $3
+    ORDER BY claimable_at LIMIT $4 FOR UPDATE SKIP LOCKED
+)
+RETURNING id, event_type, user_id, channel_id, method, recipient, attempt_count,
+    payload, content, created_at
+"""
+
+_PG_COMPLETE = """
+UPDATE messages AS m
+SET status = c.status, status_reason = c.reason, next_retry_after = c.next_at,
+    claimable_at = c.next_at, leased_until = NULL, lease_id = NULL, sent_at = c.sent_at,
+    updated_at = c.finished_at, attempt_count = m.attempt_count - c.uncount
+FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[],
+            $6::timestamptz[], $7::timestamptz[], $8::int[])
+    AS c(id, lease_id, status, reason, next_at, sent_at, finished_at, uncount)
+WHERE m.id = c.id AND m.lease_id = c.lease_id AND m.status = 'leased'
+"""
+
+_PG_ATTEMPTS = """
+INSERT INTO message_attempts (message_id, attempt, outcome, detail, started_at, finished_at)
+SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[],
+                     $6::timestamptz[])
+"""
+
+
+async def _pg_complete(db: Database, completions: Sequence[Completion], inbox: set[str]) -> int:
+    counted = [c for c in completions if c.counted]
+    async with db.raw_postgres() as conn, conn.transaction():
+        status = await conn.execute(
+            _PG_COMPLETE,
+            [c.message_id for c in completions],
+            [c.lease_id for c in completions],
+            [c.status for c in completions],
+            [c.reason for c in completions],
+            [c.next_retry_after for c in completions],
+            [c.finished_at if c.status == SENT else None for c in completions],
+            [c.finished_at for c in completions],
+            [0 if c.counted else 1 for c in completions],
+        )
+        if counted:
+            await conn.execute(
+                _PG_ATTEMPTS,
+                [c.message_id for c in counted],
+                [c.attempt for c in counted],
+                [c.outcome for c in counted],
+                [c.detail for c in counted],
+                [c.started_at for c in counted],
+                [c.finished_at for c in counted],
+            )
+        if inbox:  # other replicas' inbox streams hear of it on commit
+            await conn.execute(
+                "SELECT pg_notify($1, u) FROM unnest($2::text[]) AS u", INBOX_CHANNEL, list(inbox)
+            )
+    return int(status.rsplit(" ", 1)[-1])  # "UPDATE n"
 
 
 async def next_due_at(db: Database) -> datetime | None:

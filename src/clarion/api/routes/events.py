@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clarion import encoding
 from clarion.api.deps import AdminDep, ServiceDep
 from clarion.api.schemas import EventBatchIn, EventIn
 from clarion.intake.events import EventInput, enqueue_event, enqueue_events
@@ -72,7 +72,7 @@ async def post_event(body: EventIn, service: ServiceDep, principal: AdminDep) ->
             service.intake_config,
             created_by=principal.user.id if principal.user else None,
         )
-        response = json.dumps(result.to_dict(), separators=(",", ":"))
+        response = encoding.dumps_text(result.to_dict())
         if key:
             await conn.execute(
                 idempotency_keys.insert().values(
@@ -101,5 +101,5 @@ async def post_events(body: EventBatchIn, service: ServiceDep, principal: AdminD
         await service.db.notify_dispatch(conn)
     service.db.wake_local()
     # Plain strings only: encoded directly (FastAPI's generic encoder is slow on big batches).
-    response = json.dumps({"events": [r.to_dict() for r in results]}, separators=(",", ":"))
+    response = encoding.dumps({"events": [r.to_dict() for r in results]})
     return Response(response, status_code=202, media_type="application/json")
