@@ -50,7 +50,7 @@ _URL_SCHEMES = {"http", "https", "mailto"}
 
 # CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones with meaning
 # ("=" underlines a setext heading).
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&=])")
+_MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~&="})
 # Indentation at the start of a line would make an indented code block, and backslash cannot
 # escape a space: a character reference keeps the space but ends the indentation.
 _LINE_INDENT = re.compile(r"(^|[\r\n])([ \t])")
@@ -58,7 +58,9 @@ _LINE_INDENT = re.compile(r"(^|[\r\n])([ \t])")
 
 def escape_markdown(value: str) -> str:
     """Backslash-escape ``value`` so Markdown renders it literally (no links, emphasis, HTML)."""
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", value)
+    escaped = value.translate(_MARKDOWN_SPECIAL)
+    if escaped[:1] not in (" ", "\t") and "\n" not in escaped and "\r" not in escaped:
+        return escaped  # no line can start with indentation
     return _LINE_INDENT.sub(lambda m: f"{m[1]}&#{ord(m[2])};", escaped)
 
 

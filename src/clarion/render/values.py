@@ -118,7 +118,7 @@ def _skeleton_renderings(skeleton: str) -> tuple[str, str] | None:
     """(HTML, text) of a skeleton whose placeholders all landed in text content."""
     if _MAY_HOLD_CODE.search(skeleton):
         return None
-    count = len(_PLACEHOLDER.findall(skeleton))
+    count = _placeholder_count(skeleton)
     html, text = markdown_to_html_and_text(skeleton)
     if _IN_TAG.search(html):
         return None
@@ -132,13 +132,16 @@ def _skeleton_text(skeleton: str) -> str | None:
     if _MAY_HOLD_CODE.search(skeleton):
         return None
     text = markdown_to_text(skeleton)
-    return text if len(_PLACEHOLDER.findall(text)) == len(_PLACEHOLDER.findall(skeleton)) else None
+    return text if len(_PLACEHOLDER.findall(text)) == _placeholder_count(skeleton) else None
+
+
+@lru_cache(maxsize=512)
+def _placeholder_count(skeleton: str) -> int:
+    return len(_PLACEHOLDER.findall(skeleton))
 
 
 def _usable(skeleton: str, values: list[str]) -> bool:
-    return all(_plain_value(v) for v in values) and len(_PLACEHOLDER.findall(skeleton)) == len(
-        values
-    )
+    return all(_plain_value(v) for v in values) and _placeholder_count(skeleton) == len(values)
 
 
 def html_and_text(skeleton: str, values: list[str], filled: str) -> tuple[str, str]:
