@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import uvicorn
 
 from clarion.api.app import create_app
@@ -31,7 +33,21 @@ def run_server(settings: Settings) -> None:
         print("  API token: the value of CLARION_ADMIN_TOKEN (owner rights)", flush=True)
     else:
         print("  API token: set CLARION_ADMIN_TOKEN to bootstrap an owner token", flush=True)
+    tune_gc()
     server.run()
+
+
+def tune_gc() -> None:
+    """Collect cyclic garbage less often, and never rescan what startup built.
+
+    With the default thresholds (700, 10, 10) the collector ran ~2,400 times in a 20 k-event
+    ``make bench`` run and took a fifth of the process's CPU: every message allocates
+    hundreds of short-lived objects, and each full collection walked every module, SQLAlchemy
+    table and route. Young objects are now collected every 50,000 net allocations (a few MB),
+    and the objects alive at startup move to the permanent generation.
+    """
+    gc.set_threshold(50_000, 20, 20)
+    gc.freeze()
 
 
 def _has_uvloop() -> bool:

@@ -16,14 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clarion.intake.lookups import Lookups
 from clarion.render import RenderContext, TemplateError, render_event
 from clarion.store.event_types import EventType
-from clarion.store.queue import new_message_row
-from clarion.store.tables import events, messages
+from clarion.store.queue import insert_events, insert_messages, new_message_row
+from clarion.store.tables import messages
 from clarion.store.users import User
 
 from .recipients import TRANSACTIONAL, resolve_user_recipients
@@ -171,7 +170,7 @@ async def enqueue_events(
         event_rows.append(event_row)
         message_rows += rows
         owners += [index] * len(rows)
-    await conn.execute(events.insert(), event_rows)
+    await insert_events(conn, event_rows)
     queued = await _insert_deduplicated(conn, message_rows)
     results = [EnqueueResult(row["id"], []) for row in event_rows]
     for owner, message in zip(owners, queued, strict=True):
@@ -319,22 +318,18 @@ def _payload(
 async def _insert_deduplicated(
     conn: AsyncConnection, rows: list[dict[str, Any]]
 ) -> list[EnqueuedMessage]:
-    """Insert message rows, skipping any whose dedupe hash is already queued (race-free)."""
-    if not rows:
-        return []
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(messages).on_conflict_do_nothing(index_elements=["dedupe_hash"])
-    await conn.execute(stmt, rows)
-    hashes = [r["dedupe_hash"] for r in rows if r["dedupe_hash"]]
+    """Insert message rows; a row whose dedupe hash is already queued reports that message."""
+    inserted = await insert_messages(conn, rows)
+    skipped = [r["dedupe_hash"] for r in rows if r["id"] not in inserted]
     existing: dict[str, Any] = {}
-    if hashes:
+    if skipped:
         query = sa.select(messages.c.dedupe_hash, messages.c.id, messages.c.status).where(
-            messages.c.dedupe_hash.in_(hashes)
+            messages.c.dedupe_hash.in_(skipped)
         )
         existing = {r.dedupe_hash: r for r in (await conn.execute(query)).all()}
     out = []
     for row in rows:
-        found = existing.get(row["dedupe_hash"]) if row["dedupe_hash"] else None
+        found = existing.get(row["dedupe_hash"]) if row["id"] not in inserted else None
         if found is not None:
             out.append(EnqueuedMessage(found.id, row["method"], row["recipient"], found.status))
         else:

@@ -18,13 +18,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clarion import encoding
 from clarion.store.db import INBOX_CHANNEL, Database
 from clarion.store.tables import (
     INHIBITED,
     LEASED,
     PENDING,
     SENT,
+    events,
     message_attempts,
     messages,
 )
@@ -107,6 +111,90 @@ def new_message_row(
         "created_at": now,
         "updated_at": now,
     }
+
+
+# Only the columns intake sets; the rest keep their defaults (NULL, attempt_count 0).
+_PG_INSERT_MESSAGES = """
+INSERT INTO messages (id, event_id, event_type, user_id, channel_id, method, recipient, status,
+    status_reason, claimable_at, payload, content, dedupe_hash, created_at, updated_at)
+SELECT i, e, t, u, ch, m, r, s, sr, ca, p::jsonb, c::jsonb, d, n, n
+FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::text[], $7::text[],
+            $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::text[], $13::text[],
+            $14::timestamptz[]) AS x(i, e, t, u, ch, m, r, s, sr, ca, p, c, d, n)
+ON CONFLICT (dedupe_hash) DO NOTHING
+RETURNING id
+"""
+
+_PG_INSERT_EVENTS = """
+INSERT INTO events (id, type, user_id, labels, data, targets, created_by, created_at)
+SELECT i, t, u, l::jsonb, d::jsonb, g::jsonb, b, n
+FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[],
+            $7::uuid[], $8::timestamptz[]) AS x(i, t, u, l, d, g, b, n)
+"""
+
+
+def _json_or_null(value: Any) -> str | None:
+    return None if value is None else encoding.dumps_text(value)
+
+
+async def insert_events(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Insert event rows (on PostgreSQL as one statement over arrays)."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        await conn.execute(events.insert(), rows)
+        return
+    await conn.exec_driver_sql(
+        _PG_INSERT_EVENTS,
+        (
+            [r["id"] for r in rows],
+            [r["type"] for r in rows],
+            [r["user_id"] for r in rows],
+            [encoding.dumps_text(r["labels"]) for r in rows],
+            [_json_or_null(r["data"]) for r in rows],
+            [_json_or_null(r["targets"]) for r in rows],
+            [r["created_by"] for r in rows],
+            [r["created_at"] for r in rows],
+        ),
+    )
+
+
+async def insert_messages(conn: AsyncConnection, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert message rows (from :func:`new_message_row`), skipping any whose dedupe hash is
+    already taken (race-free); returns the ids of the rows inserted."""
+    if not rows:
+        return set()
+    if conn.dialect.name == "postgresql":
+        result = await conn.exec_driver_sql(
+            _PG_INSERT_MESSAGES,
+            (
+                [r["id"] for r in rows],
+                [r["event_id"] for r in rows],
+                [r["event_type"] for r in rows],
+                [r["user_id"] for r in rows],
+                [r["channel_id"] for r in rows],
+                [r["method"] for r in rows],
+                [r["recipient"] for r in rows],
+                [r["status"] for r in rows],
+                [r["status_reason"] for r in rows],
+                [r["claimable_at"] for r in rows],
+                [encoding.dumps_text(r["payload"]) for r in rows],
+                [encoding.dumps_text(r["content"]) for r in rows],
+                [r["dedupe_hash"] for r in rows],
+                [r["created_at"] for r in rows],
+            ),
+        )
+        return {row[0] for row in result}
+    stmt = sqlite.insert(messages).on_conflict_do_nothing(index_elements=["dedupe_hash"])
+    await conn.execute(stmt, rows)
+    hashes = [r["dedupe_hash"] for r in rows if r["dedupe_hash"]]
+    taken: dict[str, uuid.UUID] = {}
+    if hashes:
+        query = sa.select(messages.c.dedupe_hash, messages.c.id).where(
+            messages.c.dedupe_hash.in_(hashes)
+        )
+        taken = {h: i for h, i in (await conn.execute(query)).all()}
+    return {r["id"] for r in rows if taken.get(r["dedupe_hash"], r["id"]) == r["id"]}
 
 
 async def claim_due_messages(
@@ -303,8 +391,6 @@ async def next_due_at(db: Database) -> datetime | None:
 
 async def purge_expired(db: Database, *, older_than: datetime, batch: int = 5000) -> int:
     """Delete messages (and their events, once empty) created before ``older_than``."""
-    from clarion.store.tables import events
-
     total = 0
     while True:
         ids = sa.select(messages.c.id).where(messages.c.created_at < older_than).limit(batch)
