@@ -1,12 +1,11 @@
-"""The durable queue's SQL, in one place: enqueue, claim in batches, complete in batches, purge.
+"""The durable queue, in one place: enqueue, claim in batches, complete in batches, purge.
 
 On PostgreSQL the claim takes rows with ``FOR UPDATE SKIP LOCKED`` so replicas never claim
 the same message; on SQLite every transaction is ``BEGIN IMMEDIATE`` (see
-:mod:`clarion.store.db`), which serialises claims. The claim and the completion, which run
-for every message, are written out in SQL for PostgreSQL and sent on the asyncpg connection
-itself: a completion batch is one statement over arrays (``unnest``), not one per row, and
-no row goes through SQLAlchemy's result processing. SQLite runs the same logic through
-SQLAlchemy Core.
+:mod:`clarion.store.db`), which serialises claims. The statements that run for every
+message (insert, claim, complete) are written out per engine, in
+:mod:`clarion.store.queue_postgres` and :mod:`clarion.store.queue_sqlite`, one statement
+per batch where the engine allows; the rest is SQLAlchemy Core.
 """
 
 from __future__ import annotations
@@ -15,23 +14,15 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import ModuleType
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clarion import encoding
-from clarion.store.db import INBOX_CHANNEL, Database
-from clarion.store.tables import (
-    INHIBITED,
-    LEASED,
-    PENDING,
-    SENT,
-    events,
-    message_attempts,
-    messages,
-)
+from clarion.store import queue_postgres, queue_sqlite
+from clarion.store.db import Database
+from clarion.store.tables import INHIBITED, PENDING, SENT, events, messages
 
 # claimable_at is set exactly while a message may still be sent (pending, temporary failure,
 # leased) and NULL once it is sent, failed or inhibited. Claims filter on it alone, so both
@@ -113,88 +104,25 @@ def new_message_row(
     }
 
 
-# Only the columns intake sets; the rest keep their defaults (NULL, attempt_count 0).
-_PG_INSERT_MESSAGES = """
-INSERT INTO messages (id, event_id, event_type, user_id, channel_id, method, recipient, status,
-    status_reason, claimable_at, payload, content, dedupe_hash, created_at, updated_at)
-SELECT i, e, t, u, ch, m, r, s, sr, ca, p::jsonb, c::jsonb, d, n, n
-FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::text[], $7::text[],
-            $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::text[], $13::text[],
-            $14::timestamptz[]) AS x(i, e, t, u, ch, m, r, s, sr, ca, p, c, d, n)
-ON CONFLICT (dedupe_hash) DO NOTHING
-RETURNING id
-"""
-
-_PG_INSERT_EVENTS = """
-INSERT INTO events (id, type, user_id, labels, data, targets, created_by, created_at)
-SELECT i, t, u, l::jsonb, d::jsonb, g::jsonb, b, n
-FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[],
-            $7::uuid[], $8::timestamptz[]) AS x(i, t, u, l, d, g, b, n)
-"""
-
-
-def _json_or_null(value: Any) -> str | None:
-    return None if value is None else encoding.dumps_text(value)
+def _dialect(conn_or_db: AsyncConnection | Database) -> ModuleType:
+    if isinstance(conn_or_db, Database):
+        return queue_postgres if conn_or_db.is_postgres else queue_sqlite
+    return queue_postgres if conn_or_db.dialect.name == "postgresql" else queue_sqlite
 
 
 async def insert_events(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    """Insert event rows (on PostgreSQL as one statement over arrays)."""
-    if not rows:
-        return
-    if conn.dialect.name != "postgresql":
-        await conn.execute(events.insert(), rows)
-        return
-    await conn.exec_driver_sql(
-        _PG_INSERT_EVENTS,
-        (
-            [r["id"] for r in rows],
-            [r["type"] for r in rows],
-            [r["user_id"] for r in rows],
-            [encoding.dumps_text(r["labels"]) for r in rows],
-            [_json_or_null(r["data"]) for r in rows],
-            [_json_or_null(r["targets"]) for r in rows],
-            [r["created_by"] for r in rows],
-            [r["created_at"] for r in rows],
-        ),
-    )
+    """Insert event rows in the caller's transaction."""
+    if rows:
+        await _dialect(conn).insert_events(conn, rows)
 
 
 async def insert_messages(conn: AsyncConnection, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
-    """Insert message rows (from :func:`new_message_row`), skipping any whose dedupe hash is
-    already taken (race-free); returns the ids of the rows inserted."""
+    """Insert message rows (from :func:`new_message_row`) in the caller's transaction,
+    skipping any whose dedupe hash is already taken (race-free); returns the ids inserted."""
     if not rows:
         return set()
-    if conn.dialect.name == "postgresql":
-        result = await conn.exec_driver_sql(
-            _PG_INSERT_MESSAGES,
-            (
-                [r["id"] for r in rows],
-                [r["event_id"] for r in rows],
-                [r["event_type"] for r in rows],
-                [r["user_id"] for r in rows],
-                [r["channel_id"] for r in rows],
-                [r["method"] for r in rows],
-                [r["recipient"] for r in rows],
-                [r["status"] for r in rows],
-                [r["status_reason"] for r in rows],
-                [r["claimable_at"] for r in rows],
-                [encoding.dumps_text(r["payload"]) for r in rows],
-                [encoding.dumps_text(r["content"]) for r in rows],
-                [r["dedupe_hash"] for r in rows],
-                [r["created_at"] for r in rows],
-            ),
-        )
-        return {row[0] for row in result}
-    stmt = sqlite.insert(messages).on_conflict_do_nothing(index_elements=["dedupe_hash"])
-    await conn.execute(stmt, rows)
-    hashes = [r["dedupe_hash"] for r in rows if r["dedupe_hash"]]
-    taken: dict[str, uuid.UUID] = {}
-    if hashes:
-        query = sa.select(messages.c.dedupe_hash, messages.c.id).where(
-            messages.c.dedupe_hash.in_(hashes)
-        )
-        taken = {h: i for h, i in (await conn.execute(query)).all()}
-    return {r["id"] for r in rows if taken.get(r["dedupe_hash"], r["id"]) == r["id"]}
+    inserted: set[uuid.UUID] = await _dialect(conn).insert_messages(conn, rows)
+    return inserted
 
 
 async def claim_due_messages(
@@ -206,47 +134,8 @@ async def claim_due_messages(
     (its holder died). The oldest due first. Each claim counts as an attempt.
     """
     lease_id = uuid.uuid4()
-    leased_until = now + lease_period
-    if db.is_postgres:
-        async with db.raw_postgres() as conn:
-            rows = await conn.fetch(_PG_CLAIM, lease_id, leased_until, now, limit)
-        claimed = [ClaimedMessage(lease_id=lease_id, **row) for row in rows]
-        claimed.sort(key=lambda m: m.created_at)
-        return claimed
-    due = (
-        sa.select(messages.c.id)
-        .where(messages.c.claimable_at <= now)
-        .order_by(messages.c.claimable_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    claim = (
-        messages.update()
-        .where(messages.c.id.in_(due.scalar_subquery()))
-        .values(
-            status=LEASED,
-            lease_id=lease_id,
-            leased_until=leased_until,
-            claimable_at=leased_until,
-            attempt_count=messages.c.attempt_count + 1,
-            updated_at=now,
-        )
-        .returning(
-            messages.c.id,
-            messages.c.event_type,
-            messages.c.user_id,
-            messages.c.channel_id,
-            messages.c.method,
-            messages.c.recipient,
-            messages.c.attempt_count,
-            messages.c.payload,
-            messages.c.content,
-            messages.c.created_at,
-        )
-    )
-    async with db.begin() as conn:
-        rows = (await conn.execute(claim)).all()
-    claimed = [ClaimedMessage(lease_id=lease_id, **row._mapping) for row in rows]
+    rows = await _dialect(db).claim(db, lease_id, now + lease_period, now, limit)
+    claimed = [ClaimedMessage(lease_id=lease_id, **row) for row in rows]
     claimed.sort(key=lambda m: m.created_at)
     return claimed
 
@@ -257,125 +146,31 @@ async def complete_messages(
     """Record a batch of attempts in one transaction; returns how many messages changed.
 
     A completion only applies while its lease is the message's current one: a worker whose
-    lease expired and was taken over cannot overwrite the newer attempt's result.
+    lease expired and was taken over cannot overwrite the newer attempt's result. A
+    completion that is not ``counted`` (deferred unsent) gives back the claim's attempt.
     """
     if not completions:
         return 0
-    if db.is_postgres:
-        return await _pg_complete(db, completions, inbox_users or set())
-    update = (
-        messages.update()
-        .where(
-            messages.c.id == sa.bindparam("b_id"),
-            messages.c.lease_id == sa.bindparam("b_lease_id"),
-            messages.c.status == LEASED,
+    updates = [
+        (
+            c.message_id,
+            c.lease_id,
+            c.status,
+            c.reason,
+            c.next_retry_after,
+            c.finished_at if c.status == SENT else None,
+            c.finished_at,
+            0 if c.counted else 1,
         )
-        .values(
-            status=sa.bindparam("b_status"),
-            status_reason=sa.bindparam("b_reason"),
-            next_retry_after=sa.bindparam("b_next"),
-            claimable_at=sa.bindparam("b_next"),
-            leased_until=None,
-            lease_id=None,
-            sent_at=sa.bindparam("b_sent_at"),
-            updated_at=sa.bindparam("b_now"),
-            attempt_count=messages.c.attempt_count - sa.bindparam("b_uncount"),
-        )
-    )
-    params = [
-        {
-            "b_id": c.message_id,
-            "b_lease_id": c.lease_id,
-            "b_status": c.status,
-            "b_reason": c.reason,
-            "b_next": c.next_retry_after,
-            "b_sent_at": c.finished_at if c.status == SENT else None,
-            "b_now": c.finished_at,
-            "b_uncount": 0 if c.counted else 1,
-        }
         for c in completions
     ]
     attempts = [
-        {
-            "message_id": c.message_id,
-            "attempt": c.attempt,
-            "outcome": c.outcome,
-            "detail": c.detail,
-            "started_at": c.started_at,
-            "finished_at": c.finished_at,
-        }
+        (c.message_id, c.attempt, c.outcome, c.detail, c.started_at, c.finished_at)
         for c in completions
         if c.counted
     ]
-    async with db.begin() as conn:
-        result = await conn.execute(update, params)
-        if attempts:
-            await conn.execute(message_attempts.insert(), attempts)
-        if inbox_users:
-            # Other replicas' inbox streams hear of it on commit.
-            await db.notify_inbox(conn, inbox_users)
-    return int(result.rowcount or 0)
-
-
-_PG_CLAIM = """
-UPDATE messages
-SET status = 'leased', lease_id = $1, leased_until = $2, claimable_at = $2,
-    attempt_count = attempt_count + 1, updated_at = $3
-WHERE id IN (
-    SELECT id FROM messages WHERE claimable_at <= $3
-    ORDER BY claimable_at LIMIT $4 FOR UPDATE SKIP LOCKED
-)
-RETURNING id, event_type, user_id, channel_id, method, recipient, attempt_count,
-    payload, content, created_at
-"""
-
-_PG_COMPLETE = """
-UPDATE messages AS m
-SET status = c.status, status_reason = c.reason, next_retry_after = c.next_at,
-    claimable_at = c.next_at, leased_until = NULL, lease_id = NULL, sent_at = c.sent_at,
-    updated_at = c.finished_at, attempt_count = m.attempt_count - c.uncount
-FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[],
-            $6::timestamptz[], $7::timestamptz[], $8::int[])
-    AS c(id, lease_id, status, reason, next_at, sent_at, finished_at, uncount)
-WHERE m.id = c.id AND m.lease_id = c.lease_id AND m.status = 'leased'
-"""
-
-_PG_ATTEMPTS = """
-INSERT INTO message_attempts (message_id, attempt, outcome, detail, started_at, finished_at)
-SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[],
-                     $6::timestamptz[])
-"""
-
-
-async def _pg_complete(db: Database, completions: Sequence[Completion], inbox: set[str]) -> int:
-    counted = [c for c in completions if c.counted]
-    async with db.raw_postgres() as conn, conn.transaction():
-        status = await conn.execute(
-            _PG_COMPLETE,
-            [c.message_id for c in completions],
-            [c.lease_id for c in completions],
-            [c.status for c in completions],
-            [c.reason for c in completions],
-            [c.next_retry_after for c in completions],
-            [c.finished_at if c.status == SENT else None for c in completions],
-            [c.finished_at for c in completions],
-            [0 if c.counted else 1 for c in completions],
-        )
-        if counted:
-            await conn.execute(
-                _PG_ATTEMPTS,
-                [c.message_id for c in counted],
-                [c.attempt for c in counted],
-                [c.outcome for c in counted],
-                [c.detail for c in counted],
-                [c.started_at for c in counted],
-                [c.finished_at for c in counted],
-            )
-        if inbox:  # other replicas' inbox streams hear of it on commit
-            await conn.execute(
-                "SELECT pg_notify($1, u) FROM unnest($2::text[]) AS u", INBOX_CHANNEL, list(inbox)
-            )
-    return int(status.rsplit(" ", 1)[-1])  # "UPDATE n"
+    changed: int = await _dialect(db).complete(db, updates, attempts, inbox_users or set())
+    return changed
 
 
 async def next_due_at(db: Database) -> datetime | None:

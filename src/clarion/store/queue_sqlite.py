@@ -1,0 +1,188 @@
+"""The queue's hot statements on SQLite, written out and run through ``exec_driver_sql``.
+
+Values are converted here to the forms SQLAlchemy stores on SQLite (UUIDs as 32 hex digits,
+UTC times as ``YYYY-MM-DD HH:MM:SS.ffffff``, JSON as text) and back, which skips its
+per-row processing (it cost more than SQLite's own work on these statements). Every
+transaction is ``BEGIN IMMEDIATE`` (see :mod:`clarion.store.db`), which serialises claims.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clarion import encoding
+from clarion.store.db import Database
+
+_INSERT_MESSAGES = """
+INSERT INTO messages (id, event_id, event_type, user_id, channel_id, method, recipient, status,
+    status_reason, attempt_count, claimable_at, payload, content, dedupe_hash, created_at,
+    updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (dedupe_hash) DO NOTHING
+"""
+
+_INSERT_EVENTS = """
+INSERT INTO events (id, type, user_id, labels, data, targets, created_by, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+_CLAIM = """
+UPDATE messages
+SET status = 'leased', lease_id = ?, leased_until = ?, claimable_at = ?,
+    attempt_count = attempt_count + 1, updated_at = ?
+WHERE id IN (SELECT id FROM messages WHERE claimable_at <= ? ORDER BY claimable_at LIMIT ?)
+RETURNING id, event_type, user_id, channel_id, method, recipient, attempt_count,
+    payload, content, created_at
+"""
+
+_COMPLETE = """
+UPDATE messages
+SET status = ?, status_reason = ?, next_retry_after = ?, claimable_at = ?, leased_until = NULL,
+    lease_id = NULL, sent_at = ?, updated_at = ?, attempt_count = attempt_count - ?
+WHERE id = ? AND lease_id = ? AND status = 'leased'
+"""
+
+_ATTEMPTS = """
+INSERT INTO message_attempts (message_id, attempt, outcome, detail, started_at, finished_at)
+VALUES (?, ?, ?, ?, ?, ?)
+"""
+
+
+def db_time(value: datetime | None) -> str | None:
+    """A UTC time as SQLAlchemy's DateTime stores it on SQLite (so comparisons agree)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _id(value: uuid.UUID | None) -> str | None:
+    return None if value is None else value.hex
+
+
+def _uuid(text: str | None) -> uuid.UUID | None:
+    return None if text is None else uuid.UUID(text)
+
+
+def _json_or_null(value: Any) -> str | None:
+    return None if value is None else encoding.dumps_text(value)
+
+
+async def _total_changes(conn: AsyncConnection) -> int:
+    return int((await conn.exec_driver_sql("SELECT total_changes()")).scalar_one())
+
+
+async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    await conn.exec_driver_sql(
+        _INSERT_EVENTS,
+        [
+            (
+                r["id"].hex,
+                r["type"],
+                _id(r["user_id"]),
+                encoding.dumps_text(r["labels"]),
+                _json_or_null(r["data"]),
+                _json_or_null(r["targets"]),
+                _id(r["created_by"]),
+                db_time(r["created_at"]),
+            )
+            for r in rows
+        ],
+    )
+
+
+async def insert_messages(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+    before = await _total_changes(conn)
+    await conn.exec_driver_sql(
+        _INSERT_MESSAGES,
+        [
+            (
+                r["id"].hex,
+                r["event_id"].hex,
+                r["event_type"],
+                _id(r["user_id"]),
+                _id(r["channel_id"]),
+                r["method"],
+                r["recipient"],
+                r["status"],
+                r["status_reason"],
+                db_time(r["claimable_at"]),
+                encoding.dumps_text(r["payload"]),
+                encoding.dumps_text(r["content"]),
+                r["dedupe_hash"],
+                db_time(r["created_at"]),
+                db_time(r["created_at"]),
+            )
+            for r in rows
+        ],
+    )
+    if await _total_changes(conn) - before == len(rows):
+        return {r["id"] for r in rows}  # the usual case: nothing was a duplicate
+    hashes = [r["dedupe_hash"] for r in rows if r["dedupe_hash"]]
+    marks = ", ".join("?" * len(hashes))
+    taken: Any = await conn.exec_driver_sql(
+        f"SELECT dedupe_hash, id FROM messages WHERE dedupe_hash IN ({marks})", tuple(hashes)
+    )
+    owner = {h: i for h, i in taken}
+    return {r["id"] for r in rows if owner.get(r["dedupe_hash"], r["id"].hex) == r["id"].hex}
+
+
+async def claim(
+    db: Database, lease_id: uuid.UUID, leased_until: datetime, now: datetime, limit: int
+) -> list[dict[str, Any]]:
+    until, at = db_time(leased_until), db_time(now)
+    async with db.begin() as conn:
+        result: Any = await conn.exec_driver_sql(
+            _CLAIM, (lease_id.hex, until, until, at, at, limit)
+        )
+        rows = result.all()
+    return [
+        {
+            "id": uuid.UUID(row[0]),
+            "event_type": row[1],
+            "user_id": _uuid(row[2]),
+            "channel_id": _uuid(row[3]),
+            "method": row[4],
+            "recipient": row[5],
+            "attempt_count": row[6],
+            "payload": encoding.loads(row[7]),
+            "content": encoding.loads(row[8]),
+            "created_at": _time(row[9]),
+        }
+        for row in rows
+    ]
+
+
+async def complete(
+    db: Database,
+    updates: Sequence[tuple[Any, ...]],
+    attempts: Sequence[tuple[Any, ...]],
+    inbox_users: set[str],
+) -> int:
+    params = [
+        (status, reason, db_time(next_at), db_time(next_at), db_time(sent_at),
+         db_time(finished_at), uncount, message_id.hex, lease_id.hex)
+        for message_id, lease_id, status, reason, next_at, sent_at, finished_at, uncount
+        in updates
+    ]  # fmt: skip
+    async with db.begin() as conn:
+        before = await _total_changes(conn)
+        await conn.exec_driver_sql(_COMPLETE, params)
+        changed = await _total_changes(conn) - before
+        if attempts:
+            await conn.exec_driver_sql(
+                _ATTEMPTS,
+                [
+                    (m.hex, n, outcome, detail, db_time(started), db_time(finished))
+                    for m, n, outcome, detail, started, finished in attempts
+                ],
+            )
+    return changed
