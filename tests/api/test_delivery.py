@@ -125,6 +125,37 @@ async def test_paused_keeps_messages_pending_until_resumed(start_server, sink: H
     assert len(sink.received) == 4
 
 
+async def test_pausing_mid_backlog_stops_sending_and_hands_back_what_was_claimed(
+    start_server, sink: HttpSink
+) -> None:
+    sink.delay = 0.3
+    running = await start_server(
+        webhook_endpoint=sink.url, dispatch_concurrency=2, dispatch_batch_size=20
+    )
+    await running.create_user("ann@example.com")
+    await running.call("PUT", "/api/v1/notifications/settings", json={"paused": True})
+    ids = [(await running.post_deleted(name=f"ws{i}"))["messages"][0]["id"] for i in range(30)]
+    await running.call("PUT", "/api/v1/notifications/settings", json={"paused": False})
+    await sink.wait_for(2)  # two sends in flight, up to 18 more claimed and waiting
+
+    await running.call("PUT", "/api/v1/notifications/settings", json={"paused": True})
+    await __import__("asyncio").sleep(1.5)
+    sent_while_pausing = len(sink.received)
+    assert sent_while_pausing <= 4  # what was in flight, not the claimed backlog
+    statuses = []
+    for message_id in ids:
+        _, message = await running.call("GET", f"/api/v1/messages/{message_id}")
+        statuses.append((message["status"], message["attempt_count"]))
+    assert statuses.count(("sent", 1)) == sent_while_pausing
+    assert statuses.count(("pending", 0)) == 30 - sent_while_pausing  # handed back, uncounted
+
+    sink.delay = 0.0
+    await running.call("PUT", "/api/v1/notifications/settings", json={"paused": False})
+    for message_id in ids:
+        await running.wait_status(message_id, {"sent"}, timeout=10)
+    assert sorted(r.headers["X-Message-Id"] for r in sink.received) == sorted(ids)
+
+
 async def test_unreachable_endpoint_is_a_temporary_failure(start_server) -> None:
     from tests.conftest import free_port
 

@@ -6,8 +6,9 @@ in steady state, instead of one small claim per finished send.
 
 It sleeps until woken: by a new message (in-process signal, or PostgreSQL NOTIFY from
 another replica), by the next retry coming due, or at the latest by the fallback poll
-(``CLARION_FETCH_INTERVAL``). While delivery is paused it claims nothing. On stop, the
-sends in flight finish and buffered messages not yet started are released unsent.
+(``CLARION_FETCH_INTERVAL``). While delivery is paused it claims nothing and hands back the
+messages it holds. On stop, the sends in flight finish and buffered messages not yet started
+are released unsent.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ log = structlog.get_logger("clarion.dispatch")
 
 # How long finished sends wait to be written together (one transaction per batch).
 COMPLETION_FLUSH_DELAY = 0.002
+# How often a busy dispatcher reads the kill switch (a pause on this replica, or a NOTIFY
+# from another, wakes it at once).
+PAUSE_RECHECK = 1.0
 
 
 def _outcome_name(outcome: Outcome) -> str:
@@ -78,7 +82,8 @@ class Dispatcher:
         # Claimed messages waiting for a worker; None tells a worker to stop.
         self._ready: asyncio.Queue[ClaimedMessage | None] = asyncio.Queue()
         self._low_water = max(batch_size // 2, 1)
-        self._need_more = asyncio.Event()
+        self._paused_value = False
+        self._paused_read_at = -PAUSE_RECHECK
         self._completions: list[tuple[Completion, ClaimedMessage]] = []
         self._completions_ready = asyncio.Event()
         self._gone_channels: dict[uuid.UUID, str] = {}
@@ -102,7 +107,7 @@ class Dispatcher:
                     log.exception("dispatch loop failed; retrying after the fetch interval")
                     await self._sleep(self.fetch_interval)
         finally:
-            self._release_unstarted()
+            self._release_unstarted("the dispatcher stopped")
             for _ in workers:
                 self._ready.put_nowait(None)
             _, unfinished = await asyncio.wait(workers, timeout=self.send_timeout + 1)
@@ -116,21 +121,23 @@ class Dispatcher:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._need_more.set()
         self.db.wake_local()
 
     async def _step(self) -> None:
-        buffered = self._ready.qsize()
-        if buffered >= self._low_water:
-            self._need_more.clear()
-            await self._need_more.wait()
-            return
+        woken = self.db.wakeup.is_set()
         self.db.wakeup.clear()
-        if await is_paused(self.db):
+        if await self._paused(refresh=woken):
             metrics.PAUSED.set(1)
+            self._release_unstarted("delivery is paused")
             await self._sleep(self.fetch_interval)
             return
         metrics.PAUSED.set(0)
+        buffered = self._ready.qsize()
+        if buffered >= self._low_water:
+            # Until the workers drain the buffer to half a batch (they wake this loop), a
+            # new message or setting, or the time to look at the kill switch again.
+            await self._sleep(PAUSE_RECHECK)
+            return
         limit = self.batch_size - buffered
         now = datetime.now(UTC)
         claimed = await claim_due_messages(
@@ -142,6 +149,14 @@ class Dispatcher:
             self._ready.put_nowait(message)
         if len(claimed) < limit:
             await self._sleep(await self._idle_timeout())
+
+    async def _paused(self, *, refresh: bool) -> bool:
+        """The kill switch, read again when woken (a setting changed) or after PAUSE_RECHECK."""
+        clock = time.monotonic()
+        if refresh or clock - self._paused_read_at >= PAUSE_RECHECK:
+            self._paused_value = await is_paused(self.db)
+            self._paused_read_at = clock
+        return self._paused_value
 
     async def _idle_timeout(self) -> float:
         due = await query_next_due_at(self.db)
@@ -159,14 +174,14 @@ class Dispatcher:
 
     async def _work(self) -> None:
         while (message := await self._ready.get()) is not None:
-            if self._ready.qsize() < self._low_water:
-                self._need_more.set()
+            if self._ready.qsize() == self._low_water - 1:  # just fell below half a batch
+                self.db.wake_local()
             try:
                 await self._deliver(message)
             except Exception:  # a bug in recording must not stop the worker; the lease holds
                 log.exception("delivering a message failed", message_id=str(message.id))
 
-    def _release_unstarted(self) -> None:
+    def _release_unstarted(self, why: str) -> None:
         """Hand back messages claimed but not started: pending again, the claim not counted."""
         now = datetime.now(UTC)
         for _ in range(self._ready.qsize()):
@@ -183,10 +198,11 @@ class Dispatcher:
                 started_at=now,
                 finished_at=now,
                 outcome="deferred",
-                detail="released unsent when the dispatcher stopped",
+                detail=f"released unsent: {why}",
                 counted=False,
             )
             self._completions.append((release, message))
+            self._completions_ready.set()
 
     # --- one send --------------------------------------------------------------------------
 

@@ -37,4 +37,5 @@ async def is_paused(db: Database) -> bool:
 
 
 async def set_paused(db: Database, paused: bool) -> None:
-    await put_setting(db, PAUSED, paused, wake=not paused)
+    # Either way every replica's dispatcher wakes: to resume, or to hand back what it holds.
+    await put_setting(db, PAUSED, paused, wake=True)
