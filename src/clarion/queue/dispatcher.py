@@ -47,7 +47,7 @@ from clarion.store.tables import PENDING, PERMANENT_FAILURE, SENT
 log = structlog.get_logger("clarion.dispatch")
 
 # How long finished sends wait to be written together (one transaction per batch).
-COMPLETION_FLUSH_DELAY = 0.002
+COMPLETION_FLUSH_DELAY = 0.01
 # How often a busy dispatcher reads the kill switch (a pause on this replica, or a NOTIFY
 # from another, wakes it at once).
 PAUSE_RECHECK = 1.0
