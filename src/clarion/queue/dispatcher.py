@@ -83,6 +83,7 @@ class Dispatcher:
         self._ready: asyncio.Queue[ClaimedMessage | None] = asyncio.Queue()
         self._low_water = max(batch_size // 2, 1)
         self._paused_value = False
+        self._drained = False
         self._paused_read_at = -PAUSE_RECHECK
         self._completions: list[tuple[Completion, ClaimedMessage]] = []
         self._completions_ready = asyncio.Event()
@@ -124,7 +125,10 @@ class Dispatcher:
         self.db.wake_local()
 
     async def _step(self) -> None:
-        woken = self.db.wakeup.is_set()
+        # Woken by intake, a setting or another replica: the kill switch may have changed.
+        # Woken only because the workers drained the buffer: it has not.
+        woken = self.db.wakeup.is_set() and not self._drained
+        self._drained = False
         self.db.wakeup.clear()
         if await self._paused(refresh=woken):
             metrics.PAUSED.set(1)
@@ -175,6 +179,7 @@ class Dispatcher:
     async def _work(self) -> None:
         while (message := await self._ready.get()) is not None:
             if self._ready.qsize() == self._low_water - 1:  # just fell below half a batch
+                self._drained = True
                 self.db.wake_local()
             try:
                 await self._deliver(message)
