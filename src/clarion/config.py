@@ -72,7 +72,7 @@ class Settings(BaseSettings):
 
     # Dispatcher sizing: how many sends are in flight and how many rows one claim takes.
     dispatch_concurrency: int = Field(64, ge=1, description="sends in flight per process")
-    dispatch_batch_size: int = Field(100, ge=1, description="messages claimed per query")
+    dispatch_batch_size: int = Field(256, ge=1, description="messages claimed per query")
 
     email_from: str = Field("", description="From address, e.g. 'Clarion <n@example.com>'")
     email_smarthost: str = Field("localhost:587", description="SMTP host:port")

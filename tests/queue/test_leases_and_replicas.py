@@ -121,6 +121,38 @@ async def test_stopping_hands_back_claimed_messages_it_had_not_started(
     assert set(counts) == set(ids) and max(counts.values()) == 1
 
 
+async def test_a_message_left_too_long_in_the_buffer_is_handed_back_not_sent_twice(
+    start_server, sink: HttpSink, make_settings
+) -> None:
+    """Leases of 2 s, sends of up to 1 s, one slow worker: most claimed messages would
+    still be waiting when their lease ended, and be claimed and sent again."""
+    intake = await start_server(dispatch=False, webhook_endpoint=sink.url)
+    await intake.create_user("ann@example.com")
+    ids = await _enqueue(intake, 12)
+    sink.delay = 0.4
+    worker = Service(
+        make_settings(
+            webhook_endpoint=sink.url,
+            dispatch_concurrency=1,
+            dispatch_batch_size=12,
+            lease_period="2s",
+            dispatch_timeout="1s",
+            fetch_interval="200ms",
+        )
+    )
+    await worker.start()
+    try:
+        await sink.wait_for(12, timeout=30)
+        await asyncio.sleep(1.0)  # a second copy of anything would arrive by now
+    finally:
+        await worker.stop()
+    counts = Counter(r.headers["X-Message-Id"] for r in sink.received)
+    assert set(counts) == set(ids) and max(counts.values()) == 1
+    for message_id in ids:
+        _, message = await intake.call("GET", f"/api/v1/messages/{message_id}")
+        assert (message["status"], message["attempt_count"]) == ("sent", 1), message
+
+
 async def test_replicas_starting_together_on_an_empty_database(make_settings) -> None:
     """Both migrate and seed the catalog without tripping over each other."""
     replicas = [Service(make_settings(), dispatch=False) for _ in range(3)]

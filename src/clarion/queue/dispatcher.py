@@ -77,6 +77,7 @@ class Dispatcher:
         self.lease_period = lease_period
         self.fetch_interval = fetch_interval.total_seconds()
         self.send_timeout = send_timeout.total_seconds()
+        self._send_time_limit = send_timeout
         self.concurrency = concurrency
         self.batch_size = batch_size
         # Claimed messages waiting for a worker; None tells a worker to stop.
@@ -181,33 +182,42 @@ class Dispatcher:
             if self._ready.qsize() == self._low_water - 1:  # just fell below half a batch
                 self._drained = True
                 self.db.wake_local()
+            now = datetime.now(UTC)
+            if now + self._send_time_limit >= message.leased_until:
+                # Waited in the buffer so long that the lease could end mid-send, and another
+                # dispatcher would send it too: hand it back instead.
+                self._release(message, "its lease would end before a send could finish", now)
+                continue
             try:
                 await self._deliver(message)
             except Exception:  # a bug in recording must not stop the worker; the lease holds
                 log.exception("delivering a message failed", message_id=str(message.id))
 
     def _release_unstarted(self, why: str) -> None:
-        """Hand back messages claimed but not started: pending again, the claim not counted."""
+        """Hand back the buffered messages (claimed, not started)."""
         now = datetime.now(UTC)
         for _ in range(self._ready.qsize()):
             message = self._ready.get_nowait()
-            if message is None:
-                continue
-            release = Completion(
-                message_id=message.id,
-                lease_id=message.lease_id,
-                attempt=message.attempt_count,
-                status=PENDING,
-                reason=None,
-                next_retry_after=now,
-                started_at=now,
-                finished_at=now,
-                outcome="deferred",
-                detail=f"released unsent: {why}",
-                counted=False,
-            )
-            self._completions.append((release, message))
-            self._completions_ready.set()
+            if message is not None:
+                self._release(message, why, now)
+
+    def _release(self, message: ClaimedMessage, why: str, now: datetime) -> None:
+        """Pending again at once, the claim not counted as an attempt."""
+        release = Completion(
+            message_id=message.id,
+            lease_id=message.lease_id,
+            attempt=message.attempt_count,
+            status=PENDING,
+            reason=None,
+            next_retry_after=now,
+            started_at=now,
+            finished_at=now,
+            outcome="deferred",
+            detail=f"released unsent: {why}",
+            counted=False,
+        )
+        self._completions.append((release, message))
+        self._completions_ready.set()
 
     # --- one send --------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ class ClaimedMessage:
     payload: dict[str, Any]
     content: dict[str, Any]
     created_at: datetime
+    leased_until: datetime
 
 
 @dataclass(frozen=True)
@@ -134,8 +135,9 @@ async def claim_due_messages(
     (its holder died). The oldest due first. Each claim counts as an attempt.
     """
     lease_id = uuid.uuid4()
-    rows = await _dialect(db).claim(db, lease_id, now + lease_period, now, limit)
-    claimed = [ClaimedMessage(lease_id=lease_id, **row) for row in rows]
+    until = now + lease_period
+    rows = await _dialect(db).claim(db, lease_id, until, now, limit)
+    claimed = [ClaimedMessage(lease_id=lease_id, leased_until=until, **row) for row in rows]
     claimed.sort(key=lambda m: m.created_at)
     return claimed
 
