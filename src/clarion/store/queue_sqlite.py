@@ -167,12 +167,14 @@ async def complete(
     attempts: Sequence[tuple[Any, ...]],
     inbox_users: set[str],
 ) -> int:
-    params = [
-        (status, reason, db_time(next_at), db_time(next_at), db_time(sent_at),
-         db_time(finished_at), uncount, message_id.hex, lease_id.hex)
-        for message_id, lease_id, status, reason, next_at, sent_at, finished_at, uncount
-        in updates
-    ]  # fmt: skip
+    """``inbox_users`` is unused: on SQLite one process serves the inbox streams, and the
+    dispatcher tells them itself."""
+    params = []
+    for message_id, lease_id, status, reason, next_at, sent_at, finished_at, uncount in updates:
+        at, sent, finished = db_time(next_at), db_time(sent_at), db_time(finished_at)
+        params.append(
+            (status, reason, at, at, sent, finished, uncount, message_id.hex, lease_id.hex)
+        )
     async with db.begin() as conn:
         before = await _total_changes(conn)
         await conn.exec_driver_sql(_COMPLETE, params)
