@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
@@ -115,6 +115,19 @@ class Settings(BaseSettings):
         if not sep or not port.isdigit():
             raise ValueError(f"http_address {value!r} must be host:port, e.g. 127.0.0.1:8080")
         return value
+
+    @model_validator(mode="after")
+    def _claim_outlives_a_send(self) -> Settings:
+        # A dispatcher hands back a claimed message rather than start a send its lease might
+        # not cover; with a lease no longer than a send, it would hand back everything.
+        if self.lease_period <= self.dispatch_timeout:
+            raise ValueError(
+                f"lease_period ({self.lease_period}) must be longer than dispatch_timeout "
+                f"({self.dispatch_timeout}): set CLARION_LEASE_PERIOD above "
+                "CLARION_DISPATCH_TIMEOUT, or a send could outlive its claim and the message "
+                "be sent twice"
+            )
+        return self
 
     @property
     def host(self) -> str:

@@ -72,6 +72,16 @@ def server(tmp_path: Path) -> Iterator[dict[str, str]]:
     assert (tmp_path / "data" / "clarion.db").exists()  # the embedded SQLite default
 
 
+def test_server_with_a_bad_setting_says_which_in_one_line(tmp_path: Path) -> None:
+    env = server_env(tmp_path, free_port(), CLARION_LEASE_PERIOD="10s")
+    proc = start_process(env, free_port(), subprocess.PIPE, subprocess.PIPE)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, (out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("invalid setting"), err
+    assert "CLARION_LEASE_PERIOD" in err and "Traceback" not in err
+
+
 def test_two_servers_starting_together_on_a_new_sqlite_file(tmp_path: Path) -> None:
     """Both make the data dir, its secret key and the WAL switch race-free (three tries)."""
     for attempt in range(3):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from clarion.cli.client import ApiClient, ApiError
+
+if TYPE_CHECKING:
+    from clarion.config import Settings
 
 app = typer.Typer(help="clarion: a self-hosted notification service.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
@@ -82,26 +85,42 @@ def show(data: Any, columns: list[str] | None = None, title: str | None = None) 
 # --- server and database ----------------------------------------------------------------------
 
 
+def _settings(cli_args: list[str] | None = None) -> Settings:
+    """The settings, or one line per bad one and exit status 2 (not a traceback)."""
+    from pydantic import ValidationError
+
+    from clarion.config import load_settings
+
+    try:
+        return load_settings(cli_args)
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"]) or "settings"
+            message = error["msg"].removeprefix("Value error, ")
+            err.print(
+                f"[red]invalid setting[/red] {where}: {message}", highlight=False, soft_wrap=True
+            )
+        raise typer.Exit(2) from None
+
+
 @app.command(
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     add_help_option=False,
 )
 def server(ctx: typer.Context) -> None:
     """Run the API, UI and dispatcher. Every CLARION_* setting is also a flag (--retention 7d)."""
-    from clarion.config import load_settings
     from clarion.server import run_server
 
-    run_server(load_settings(list(ctx.args)))
+    run_server(_settings(list(ctx.args)))
 
 
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply the schema migrations to CLARION_DATABASE_URL (the server also does this on start)."""
-    from clarion.config import load_settings
     from clarion.store.db import Database
     from clarion.store.migrate import migrate
 
-    settings = load_settings()
+    settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     async def run() -> None:
