@@ -149,7 +149,13 @@ class Dispatcher:
             self.db, limit=limit, lease_period=self.lease_period, now=now
         )
         if claimed:
-            await self.senders.prepare(claimed)
+            try:
+                await self.senders.prepare(claimed)
+            except Exception:  # e.g. the database went away: give the claim back, not wait
+                now = datetime.now(UTC)
+                for message in claimed:
+                    self._release(message, "its channel could not be loaded", now)
+                raise
         for message in claimed:
             self._ready.put_nowait(message)
         if len(claimed) < limit:
