@@ -25,6 +25,11 @@ def dumps_text(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def dumps_text_or_none(value: Any) -> str | None:
+    """``dumps_text``, keeping None as SQL NULL (not the JSON text ``null``)."""
+    return None if value is None else dumps_text(value)
+
+
 def dumps_for_log(value: Any, default: Any = None, **_: Any) -> str:
     """structlog's JSONRenderer serializer: anything orjson cannot encode goes through
     ``default`` (structlog's fallback, ``repr``), and non-string keys are allowed."""

@@ -1,4 +1,8 @@
-"""``clarion``: run the server, migrate, and drive a running server through its API."""
+"""``clarion``: run the server, migrate, and drive a running server through its API.
+
+The shared plumbing is in :mod:`clarion.cli.base`; team channel commands are in
+:mod:`clarion.cli.channels`.
+"""
 
 from __future__ import annotations
 
@@ -7,79 +11,27 @@ import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from clarion.cli.client import ApiClient, ApiError
+from clarion.cli import channels as _channels  # noqa: F401  (registers `clarion channels`)
+from clarion.cli.base import (
+    State,
+    api,
+    app,
+    console,
+    db_app,
+    err,
+    event_types_app,
+    key_values,
+    messages_app,
+    notifications_app,
+    show,
+    tokens_app,
+    users_app,
+)
 
 if TYPE_CHECKING:
     from clarion.config import Settings
-
-app = typer.Typer(help="clarion: a self-hosted notification service.", no_args_is_help=True)
-users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
-tokens_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
-messages_app = typer.Typer(help="Troubleshoot from the message log.", no_args_is_help=True)
-notifications_app = typer.Typer(help="Pause, resume and test delivery.", no_args_is_help=True)
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-event_types_app = typer.Typer(help="The event type catalog.", no_args_is_help=True)
-channels_app = typer.Typer(help="Team channels (Slack, Discord, …).", no_args_is_help=True)
-for sub, name in (
-    (users_app, "users"),
-    (tokens_app, "tokens"),
-    (messages_app, "messages"),
-    (notifications_app, "notifications"),
-    (db_app, "db"),
-    (event_types_app, "event-types"),
-    (channels_app, "channels"),
-):
-    app.add_typer(sub, name=name)
-
-console = Console()
-err = Console(stderr=True)
-State: dict[str, Any] = {"json": False}
-
-
-@app.callback()
-def _global(
-    url: Annotated[
-        str, typer.Option(envvar="CLARION_URL", help="the server's URL")
-    ] = "http://127.0.0.1:8080",
-    token: Annotated[
-        str | None, typer.Option(envvar="CLARION_TOKEN", help="API token", show_default=False)
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print raw JSON")] = False,
-) -> None:
-    State.update(url=url, token=token, json=as_json)
-
-
-def api(method: str, path: str, **kwargs: Any) -> Any:
-    token = State.get("token")
-    if not token:
-        import os
-
-        token = os.environ.get("CLARION_ADMIN_TOKEN")
-    client = ApiClient(State["url"], token)
-    try:
-        return client.request(method, path, **kwargs)
-    except ApiError as exc:
-        err.print(
-            f"[red]error:[/red] {exc.detail}" if exc.status == 0 else f"[red]error:[/red] {exc}"
-        )
-        raise typer.Exit(1) from None
-
-
-def show(data: Any, columns: list[str] | None = None, title: str | None = None) -> None:
-    if State["json"] or columns is None:
-        console.print_json(json.dumps(data))
-        return
-    rows = data if isinstance(data, list) else [data]
-    table = Table(title=title)
-    for column in columns:
-        # Fold rather than cut: ids and reasons must stay whole to be copied.
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*["" if row.get(c) is None else str(row.get(c)) for c in columns])
-    console.print(table)
 
 
 # --- server and database ----------------------------------------------------------------------
@@ -205,17 +157,6 @@ def tokens_create(
 # --- events and the message log --------------------------------------------------------------
 
 
-def _labels(pairs: list[str]) -> dict[str, str]:
-    labels = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            err.print(f"[red]error:[/red] --label {pair!r} must be key=value")
-            raise typer.Exit(2)
-        labels[key] = value
-    return labels
-
-
 @app.command()
 def send(
     event_type: Annotated[str, typer.Argument(help="event type key, e.g. workspace_deleted")],
@@ -225,7 +166,7 @@ def send(
     idempotency_key: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Post an event, as a platform would."""
-    body: dict[str, Any] = {"type": event_type, "labels": _labels(label or [])}
+    body: dict[str, Any] = {"type": event_type, "labels": key_values(label or [], "--label")}
     if user:
         body["user_email"] = user
     if data:
@@ -356,93 +297,6 @@ def event_types_list() -> None:
     """The catalog, with whether each type is enabled and its method."""
     items = api("GET", "/api/v1/event-types")["items"]
     show(items, ["key", "group", "name", "enabled", "effective_method"])
-
-
-# --- channels ------------------------------------------------------------------------------
-
-CHANNEL_COLUMNS = ["id", "name", "kind", "events", "enabled"]
-
-
-@channels_app.command("list")
-def channels_list() -> None:
-    """Team channels; secrets show only as set / not set."""
-    show(api("GET", "/api/v1/channels")["items"], CHANNEL_COLUMNS)
-
-
-@channels_app.command("kinds")
-def channels_kinds() -> None:
-    """The channel kinds and their config fields."""
-    items = api("GET", "/api/v1/channels/kinds")["items"]
-    for item in items:
-        item["fields"] = ", ".join(item["config_schema"].get("properties", {}))
-    show(items, ["kind", "title", "fields", "secret_fields"])
-
-
-def _config(pairs: list[str], config_json: str | None) -> dict[str, Any]:
-    config: dict[str, Any] = {}
-    if config_json:
-        try:
-            config.update(json.loads(config_json))
-        except json.JSONDecodeError as exc:
-            err.print(f"[red]error:[/red] --config-json is not JSON: {exc}")
-            raise typer.Exit(2) from None
-    config.update(_labels(pairs))
-    return config
-
-
-@channels_app.command("add")
-def channels_add(
-    name: str,
-    kind: Annotated[str, typer.Argument(help="slack, discord, telegram, webhook, …")],
-    config: Annotated[
-        list[str] | None, typer.Option("--config", help="key=value, repeatable")
-    ] = None,
-    config_json: Annotated[str | None, typer.Option(help="the config as a JSON object")] = None,
-    event: Annotated[list[str] | None, typer.Option(help="event type key, repeatable")] = None,
-    disabled: Annotated[bool, typer.Option(help="create it switched off")] = False,
-) -> None:
-    """Add a team channel (try it first with `clarion channels test`)."""
-    body = {
-        "name": name,
-        "kind": kind,
-        "config": _config(config or [], config_json),
-        "events": event or [],
-        "enabled": not disabled,
-    }
-    show(api("POST", "/api/v1/channels", json=body), CHANNEL_COLUMNS)
-
-
-@channels_app.command("test")
-def channels_test(
-    channel: Annotated[str | None, typer.Argument(help="a saved channel's id")] = None,
-    kind: Annotated[str | None, typer.Option(help="test an unsaved config of this kind")] = None,
-    config: Annotated[list[str] | None, typer.Option("--config", help="key=value")] = None,
-    config_json: Annotated[str | None, typer.Option()] = None,
-) -> None:
-    """Send a test message now and print the provider's answer (exit 1 if it failed)."""
-    if channel:
-        result = api("POST", f"/api/v1/channels/{channel}/test")
-    elif kind:
-        body = {"kind": kind, "config": _config(config or [], config_json)}
-        result = api("POST", "/api/v1/channels/test", json=body)
-    else:
-        err.print("[red]error:[/red] give a channel id, or --kind with --config")
-        raise typer.Exit(2)
-    if State["json"]:
-        show(result)
-    else:
-        console.print(
-            ("[green]ok[/green]: " if result["ok"] else "[red]failed[/red]: ") + result["detail"]
-        )
-    if not result["ok"]:
-        raise typer.Exit(1)
-
-
-@channels_app.command("remove")
-def channels_remove(channel: str) -> None:
-    """Delete a team channel (its queued messages fail with a reason)."""
-    api("DELETE", f"/api/v1/channels/{channel}")
-    console.print(f"removed {channel}")
 
 
 def main() -> None:

@@ -68,10 +68,6 @@ SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestam
 """
 
 
-def _json_or_null(value: Any) -> str | None:
-    return None if value is None else encoding.dumps_text(value)
-
-
 async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     await conn.exec_driver_sql(
         _INSERT_EVENTS,
@@ -80,8 +76,8 @@ async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -
             [r["type"] for r in rows],
             [r["user_id"] for r in rows],
             [encoding.dumps_text(r["labels"]) for r in rows],
-            [_json_or_null(r["data"]) for r in rows],
-            [_json_or_null(r["targets"]) for r in rows],
+            [encoding.dumps_text_or_none(r["data"]) for r in rows],
+            [encoding.dumps_text_or_none(r["targets"]) for r in rows],
             [r["created_by"] for r in rows],
             [r["created_at"] for r in rows],
         ),

@@ -72,10 +72,6 @@ def _uuid(text: str | None) -> uuid.UUID | None:
     return None if text is None else uuid.UUID(text)
 
 
-def _json_or_null(value: Any) -> str | None:
-    return None if value is None else encoding.dumps_text(value)
-
-
 async def _total_changes(conn: AsyncConnection) -> int:
     return int((await conn.exec_driver_sql("SELECT total_changes()")).scalar_one())
 
@@ -89,8 +85,8 @@ async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -
                 r["type"],
                 _id(r["user_id"]),
                 encoding.dumps_text(r["labels"]),
-                _json_or_null(r["data"]),
-                _json_or_null(r["targets"]),
+                encoding.dumps_text_or_none(r["data"]),
+                encoding.dumps_text_or_none(r["targets"]),
                 _id(r["created_by"]),
                 db_time(r["created_at"]),
             )
