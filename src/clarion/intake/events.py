@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clarion.ids import new_id
 from clarion.intake.lookups import Lookups
 from clarion.render import RenderContext, TemplateError, render_event
 from clarion.store.event_types import EventType
@@ -202,7 +203,7 @@ async def _plan(
             "give user_id or user_email",
             field=f"{prefix}user_id",
         )
-    event_id = uuid.uuid4()
+    event_id = new_id()
     recipients = await resolve_user_recipients(
         lookups, event_type, subject=subject, labels=event.labels, targets=event.targets or ()
     )

@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clarion.ids import new_id
 from clarion.store import queue_postgres, queue_sqlite
 from clarion.store.db import Database
 from clarion.store.tables import INHIBITED, PENDING, SENT, events, messages
@@ -81,7 +82,7 @@ def new_message_row(
 ) -> dict[str, Any]:
     status = INHIBITED if inhibited_reason else PENDING
     return {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "event_id": event_id,
         "event_type": event_type,
         "user_id": user_id,
@@ -134,7 +135,7 @@ async def claim_due_messages(
     Due: pending, a temporary failure whose retry time has come, or a lease that expired
     (its holder died). The oldest due first. Each claim counts as an attempt.
     """
-    lease_id = uuid.uuid4()
+    lease_id = new_id()
     until = now + lease_period
     rows = await _dialect(db).claim(db, lease_id, until, now, limit)
     claimed = [ClaimedMessage(lease_id=lease_id, leased_until=until, **row) for row in rows]
