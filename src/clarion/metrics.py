@@ -9,6 +9,8 @@ number of series stays bounded: never a channel's id or name, and anything unexp
 
 from __future__ import annotations
 
+import functools
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from clarion.channels.registry import kinds
@@ -68,3 +70,23 @@ def method_labels(method: str) -> tuple[str, str]:
         kind = method.removeprefix(CHANNEL_PREFIX)
         return "channel", kind if kind in kinds() else OTHER
     return (method if method in METHODS else OTHER), ""
+
+
+# The labelled series a send touches, looked up once per method: ``labels()`` takes a lock
+# and checks its arguments on every call, three times a message.
+@functools.lru_cache(maxsize=256)
+def deliveries(method: str, result: str) -> Counter:
+    """clarion_deliveries_total for a message's method column and a result."""
+    return DELIVERIES.labels(*method_labels(method), result)
+
+
+@functools.lru_cache(maxsize=256)
+def dispatch_seconds(method: str) -> Histogram:
+    """clarion_dispatch_duration_seconds for a message's method column."""
+    return DISPATCH_SECONDS.labels(*method_labels(method))
+
+
+@functools.lru_cache(maxsize=256)
+def delivery_latency(method: str) -> Histogram:
+    """clarion_delivery_latency_seconds for a message's method column."""
+    return DELIVERY_LATENCY.labels(*method_labels(method))

@@ -23,6 +23,8 @@ from clarion.channels.base import Delivered, Failed, Outcome, Retry, classify_ht
 
 USER_AGENT = "clarion/0.1"
 _DNS_CACHE_SECONDS = 60.0
+# Checked URLs kept before the expired ones are dropped (Test Connection adds any URL).
+_CHECKED_URLS = 1024
 
 
 class DestinationRefused(ValueError):
@@ -66,7 +68,7 @@ class HttpClient:
         self.allow_private = allow_private
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
-        self._checked: dict[tuple[str, int], tuple[float, str]] = {}
+        self._checked: dict[str, tuple[float, str]] = {}
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -86,18 +88,19 @@ class HttpClient:
 
     async def check_destination(self, url: str) -> None:
         """Resolve the URL's host and refuse it if any address is forbidden."""
-        check_url_syntax(url)
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        cached = self._checked.get((host, port))
-        if cached and cached[0] > time.monotonic():
-            problem = cached[1]
-        else:
-            problem = await self._resolve_and_check(host, port)
-            self._checked[(host, port)] = (time.monotonic() + _DNS_CACHE_SECONDS, problem)
-        if problem:
-            raise DestinationRefused(f"refusing to send to {redact_url(url)}: {problem}")
+        now = time.monotonic()
+        cached = self._checked.get(url)  # by the whole URL: no parsing on every send
+        if cached is None or cached[0] <= now:
+            check_url_syntax(url)
+            parts = urlsplit(url)
+            host = parts.hostname or ""
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            if len(self._checked) >= _CHECKED_URLS:
+                self._checked = {u: c for u, c in self._checked.items() if c[0] > now}
+            cached = (now + _DNS_CACHE_SECONDS, await self._resolve_and_check(host, port))
+            self._checked[url] = cached
+        if cached[1]:
+            raise DestinationRefused(f"refusing to send to {redact_url(url)}: {cached[1]}")
 
     async def _resolve_and_check(self, host: str, port: int) -> str:
         try:

@@ -235,7 +235,7 @@ class Dispatcher:
         finished = datetime.now(UTC)
         transition = decide(outcome, message.attempt_count, self.policy, finished)
         if not isinstance(outcome, Defer):  # a deferred message was not sent: nothing to time
-            metrics.DISPATCH_SECONDS.labels(*metrics.method_labels(message.method)).observe(elapsed)
+            metrics.dispatch_seconds(message.method).observe(elapsed)
         detail = getattr(outcome, "reason", None) or getattr(outcome, "detail", None)
         completion = Completion(
             message_id=message.id,
@@ -342,8 +342,7 @@ class Dispatcher:
             result = metrics.FAILED
         else:
             result = metrics.RETRIED
-        labels = metrics.method_labels(message.method)
-        metrics.DELIVERIES.labels(*labels, result).inc()
+        metrics.deliveries(message.method, result).inc()
         fields: dict[str, Any] = {
             "message_id": str(message.id),
             "event_type": message.event_type,
@@ -362,7 +361,7 @@ class Dispatcher:
             fields["channel_kind"] = message.method.removeprefix(metrics.CHANNEL_PREFIX)
         if result == metrics.SENT:
             latency = (completion.finished_at - message.created_at).total_seconds()
-            metrics.DELIVERY_LATENCY.labels(*labels).observe(latency)
+            metrics.delivery_latency(message.method).observe(latency)
             log.info("delivered", latency_seconds=round(latency, 3), **fields)
         elif result == metrics.RETRIED:
             retry_at = (
