@@ -57,7 +57,10 @@ def db_time(value: datetime | None) -> str | None:
     """A UTC time as SQLAlchemy's DateTime stores it on SQLite (so comparisons agree)."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # "YYYY-MM-DD HH:MM:SS.ffffff"; isoformat is three times faster than strftime.
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _time(text: str) -> datetime:
