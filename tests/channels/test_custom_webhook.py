@@ -6,6 +6,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import uuid
 
 import sqlalchemy as sa
 from tests.fakes.sink import HttpSink, Reply
@@ -165,3 +166,22 @@ async def test_410_gone_fails_and_disables_the_channel(start_server, sink: HttpS
         "PATCH", f"/api/v1/channels/{channel['id']}", json={"enabled": True}
     )
     assert status == 200 and again["enabled"] and again["disabled_reason"] is None
+
+
+async def test_unreadable_secrets_hold_back_only_that_channel(start_server, sink: HttpSink) -> None:
+    running = await start_server()
+    good = await _create_channel(running, sink)
+    bad = await _create_channel(running, sink, name="sealed with a lost key")
+    async with running.service.db.begin() as conn:  # as if sealed with a key we no longer have
+        sealed = channels.update().where(channels.c.id == uuid.UUID(bad["id"]))
+        await conn.execute(sealed.values(secrets="gAAAAAB-not-ours"))
+
+    status, event = await running.call(
+        "POST", "/api/v1/events", json={"type": "deploy_failed", "labels": LABELS}
+    )
+    assert status == 202, event
+    queued = {m["recipient"]: m["id"] for m in event["messages"]}
+    await running.wait_status(queued[good["name"]], {"sent"})
+    held = await running.wait_status(queued[bad["name"]], {"temporary_failure"})
+    assert "secrets cannot be read" in held["status_reason"]
+    assert len(sink.received) == 1

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from clarion.channels.base import Failed, Outbound, Outcome, Sender
+from clarion.channels.base import Failed, Outbound, Outcome, Retry, Sender
 from clarion.channels.registry import ChannelConfigError, ChannelDeps, build_sender, min_interval
 from clarion.secrets import SecretBox, SecretsError
 from clarion.store.channels import channels_by_ids
@@ -21,13 +21,15 @@ from clarion.store.queue import ClaimedMessage
 
 
 class _Refuse:
-    """Stands in for a channel that cannot send (deleted, disabled, unreadable config)."""
+    """Stands in for a channel that cannot send (deleted, disabled, invalid config), or
+    cannot yet (``retry``: its secrets need a key this process lacks)."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, *, retry: bool = False):
         self.reason = reason
+        self.retry = retry
 
     async def send(self, message: Outbound) -> Outcome:
-        return Failed(self.reason)
+        return Retry(self.reason) if self.retry else Failed(self.reason)
 
 
 class SenderRegistry:
@@ -54,15 +56,15 @@ class SenderRegistry:
         if not ids or self.db is None or self.box is None or self.deps is None:
             return
         async with self.db.engine.connect() as conn:
-            try:
-                found = await channels_by_ids(conn, self.box, ids)
-            except SecretsError as exc:
-                self._current = {i: (_Refuse(str(exc)), 0.0) for i in ids}
-                return
+            found = await channels_by_ids(conn, self.box, ids)
         for channel_id in ids:
             channel = found.get(channel_id)
             if channel is None:
                 self._current[channel_id] = (_Refuse("the channel was deleted"), 0.0)
+                continue
+            if isinstance(channel, SecretsError):
+                reason = f"the channel's secrets cannot be read: {channel}"
+                self._current[channel_id] = (_Refuse(reason, retry=True), 0.0)
                 continue
             if not channel.enabled:
                 refuse = _Refuse(f"channel {channel.name!r} is disabled")

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clarion.secrets import SecretBox
+from clarion.secrets import SecretBox, SecretsError
 from clarion.store.tables import channels
 
 
@@ -98,12 +98,20 @@ async def list_channels(conn: AsyncConnection, box: SecretBox) -> list[Channel]:
 
 async def channels_by_ids(
     conn: AsyncConnection, box: SecretBox, ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, Channel]:
+) -> dict[uuid.UUID, Channel | SecretsError]:
+    """The channels found, each opened on its own: one whose secrets cannot be read (a key
+    missing from CLARION_SECRET_KEY) is its error, and does not hide the others."""
     ids = list(set(ids))
     if not ids:
         return {}
     rows = (await conn.execute(sa.select(channels).where(channels.c.id.in_(ids)))).all()
-    return {c.id: c for c in (_channel(r, box) for r in rows)}
+    found: dict[uuid.UUID, Channel | SecretsError] = {}
+    for row in rows:
+        try:
+            found[row.id] = _channel(row, box)
+        except SecretsError as exc:
+            found[row.id] = exc
+    return found
 
 
 @dataclass(frozen=True)
