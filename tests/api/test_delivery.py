@@ -84,6 +84,20 @@ async def test_client_error_fails_permanently_at_once(start_server, sink: HttpSi
     assert "HTTP 400" in message["status_reason"] and "bad payload" in message["status_reason"]
 
 
+async def test_a_nul_in_the_answer_does_not_stop_outcomes_being_recorded(
+    start_server, sink: HttpSink
+) -> None:
+    """PostgreSQL text cannot hold NUL: quoted as it is, it failed every completion batch."""
+    sink.responder = lambda n, r: Reply(400, "bad\x00payload") if n == 1 else Reply()
+    running = await start_server(webhook_endpoint=sink.url)
+    await running.create_user("ann@example.com")
+    [first] = (await _post_deleted(running))["messages"]
+    failed = await running.wait_status(first["id"], {"permanent_failure"})
+    assert "bad\ufffdpayload" in failed["status_reason"]
+    [second] = (await running.post_deleted(name="ws2"))["messages"]
+    await running.wait_status(second["id"], {"sent"})
+
+
 async def test_retry_after_is_honoured(start_server, sink: HttpSink) -> None:
     sink.responder = lambda n, r: (
         Reply(429, "slow down", {"Retry-After": "2"}) if n == 1 else Reply()

@@ -46,3 +46,10 @@ async def test_the_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         client._checked[url] = (0.0, problem)  # expired long ago
     await client.check_destination("http://10.0.0.100/hook")
     assert list(client._checked) == ["http://10.0.0.100/hook"]
+
+
+async def test_a_port_out_of_range_is_refused_without_showing_credentials() -> None:
+    client = HttpClient(timeout=5, allow_private=True)
+    with pytest.raises(DestinationRefused, match="not a valid port") as refused:
+        await client.check_destination("https://user:hunter2@example.com:99999/hook")
+    assert "hunter2" not in str(refused.value)

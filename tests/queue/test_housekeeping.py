@@ -43,3 +43,24 @@ async def test_metrics_report_queue_and_deliveries(start_server, sink: HttpSink)
     assert 'clarion_deliveries_total{channel_kind="",method="webhook",result="sent"}' in text
     assert "clarion_dispatch_duration_seconds_bucket" in text
     assert "clarion_paused 0.0" in text
+
+
+async def test_a_message_being_sent_is_not_purged(start_server) -> None:
+    running = await start_server(dispatch=False, retention="1h")
+    await running.create_user("ann@example.com")
+    sending = await running.post_deleted(name="dev")
+    expired = await running.post_deleted(name="old-lease")
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    held_until = {sending["id"]: datetime.now(UTC) + timedelta(minutes=1), expired["id"]: long_ago}
+    async with running.service.db.begin() as conn:
+        for event_id, until in held_until.items():
+            await conn.execute(
+                messages.update()
+                .where(messages.c.event_id == uuid.UUID(event_id))
+                .values(created_at=long_ago, status="leased", leased_until=until)
+            )
+    # The lease that holds keeps its message until the outcome is in; a dead one does not.
+    assert await running.service.purge() == 1
+    async with running.service.db.engine.connect() as conn:
+        left = {str(i) for i in (await conn.execute(sa.select(messages.c.event_id))).scalars()}
+    assert left == {sending["id"]}

@@ -160,3 +160,32 @@ async def test_replicas_starting_together_on_an_empty_database(make_settings) ->
         await asyncio.gather(*(r.start() for r in replicas))
     finally:
         await asyncio.gather(*(r.stop() for r in replicas))
+
+
+async def test_stopping_while_outcomes_are_being_written_keeps_them(
+    start_server, sink: HttpSink, make_settings, monkeypatch
+) -> None:
+    """The outcome batch in flight when the dispatcher stops is written, not dropped (the
+    message would stay leased and be sent again once its lease ended)."""
+    import clarion.queue.dispatcher as dispatcher
+
+    intake = await start_server(dispatch=False, webhook_endpoint=sink.url)
+    await intake.create_user("ann@example.com")
+    [message_id] = await _enqueue(intake, 1)
+
+    writing = asyncio.Event()
+    real_complete = dispatcher.complete_messages
+
+    async def slow_complete(*args, **kwargs):
+        writing.set()
+        await asyncio.sleep(0.5)  # the stop arrives while this batch is being written
+        return await real_complete(*args, **kwargs)
+
+    monkeypatch.setattr(dispatcher, "complete_messages", slow_complete)
+    worker = Service(make_settings(webhook_endpoint=sink.url))
+    await worker.start()
+    await asyncio.wait_for(writing.wait(), 10)
+    await worker.stop()
+    _, message = await intake.call("GET", f"/api/v1/messages/{message_id}")
+    assert (message["status"], message["attempt_count"]) == ("sent", 1), message
+    assert len(sink.received) == 1

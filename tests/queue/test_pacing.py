@@ -37,3 +37,17 @@ def test_the_next_send_counts_from_the_end_of_the_last_one() -> None:
     time.sleep(0.03)  # m1's request takes a while
     pacer.sent("c")
     assert pacer.wait_for("c", "m2", interval) > 0.9 * interval * MARGIN
+
+
+def test_slots_of_messages_that_never_come_back_are_forgotten(monkeypatch) -> None:
+    import clarion.queue.pacing as pacing
+
+    monkeypatch.setattr(pacing, "_SLOTS_KEPT", 10)
+    monkeypatch.setattr(pacing, "_SLOT_EXPIRY", 0.0)
+    pacer = Pacer()
+    interval = 0.001
+    pacer.wait_for("c", "first", interval)
+    for i in range(50):  # each gets a slot; none comes back (another replica took them)
+        pacer.wait_for("c", f"m{i}", interval)
+        time.sleep(interval * MARGIN * 2)
+    assert len(pacer._slots) <= 10

@@ -49,6 +49,10 @@ def check_url_syntax(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DestinationRefused(f"{redact_url(url)!r} is not an http(s) URL with a host")
+    try:
+        parts.port  # noqa: B018 - parsing it raises for a port out of range
+    except ValueError:
+        raise DestinationRefused(f"the port of {parts.hostname!r} is not a valid port number") from None
 
 
 def redact_url(url: str) -> str:

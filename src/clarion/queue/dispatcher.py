@@ -51,6 +51,10 @@ COMPLETION_FLUSH_DELAY = 0.01
 # How often a busy dispatcher reads the kill switch (a pause on this replica, or a NOTIFY
 # from another, wakes it at once).
 PAUSE_RECHECK = 1.0
+# Room left between a send's time limit and the end of its lease (at most; see __init__).
+LEASE_MARGIN = timedelta(seconds=5)
+# How long a stopping dispatcher waits for the outcomes being written.
+COMPLETER_CLOSE_TIMEOUT = 30.0
 
 
 def _outcome_name(outcome: Outcome) -> str:
@@ -77,7 +81,10 @@ class Dispatcher:
         self.lease_period = lease_period
         self.fetch_interval = fetch_interval.total_seconds()
         self.send_timeout = send_timeout.total_seconds()
-        self._send_time_limit = send_timeout
+        # A send must end this long before its lease does, so that its outcome is written
+        # (batched, after a flush delay) before another replica may claim the message.
+        margin = min(LEASE_MARGIN, (lease_period - send_timeout) / 2)
+        self._send_time_limit = send_timeout + max(margin, timedelta(0))
         self.concurrency = concurrency
         self.batch_size = batch_size
         # Claimed messages waiting for a worker; None tells a worker to stop.
@@ -88,6 +95,7 @@ class Dispatcher:
         self._paused_read_at = -PAUSE_RECHECK
         self._completions: list[tuple[Completion, ClaimedMessage]] = []
         self._completions_ready = asyncio.Event()
+        self._completer_closing = False
         self._gone_channels: dict[uuid.UUID, str] = {}
         self._stopping = asyncio.Event()
         self._pacer = Pacer()
@@ -115,9 +123,13 @@ class Dispatcher:
             _, unfinished = await asyncio.wait(workers, timeout=self.send_timeout + 1)
             for worker in unfinished:  # their leases expire and another dispatcher resends
                 worker.cancel()
-            completer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.gather(completer, *unfinished)
+                await asyncio.gather(*unfinished)
+            # Not cancelled: a batch it is writing would be lost (sent, yet left leased).
+            self._completer_closing = True
+            self._completions_ready.set()
+            with contextlib.suppress(TimeoutError):  # the database may be gone
+                await asyncio.wait_for(completer, COMPLETER_CLOSE_TIMEOUT)
             await self._flush_completions()
             await self.senders.close()
 
@@ -292,15 +304,18 @@ class Dispatcher:
     # --- recording outcomes ----------------------------------------------------------------
 
     async def _complete_forever(self) -> None:
-        while True:
+        """Write outcomes in batches until the dispatcher closes it (after its last sends)."""
+        while not self._completer_closing:
             await self._completions_ready.wait()
-            await asyncio.sleep(COMPLETION_FLUSH_DELAY)
+            if not self._completer_closing:
+                await asyncio.sleep(COMPLETION_FLUSH_DELAY)
             try:
                 await self._flush_completions()
             except Exception:
                 # The rows stay leased; we keep the outcomes and try again shortly.
                 log.exception("recording delivery outcomes failed; will retry")
-                await asyncio.sleep(1)
+                if not self._completer_closing:
+                    await asyncio.sleep(1)
 
     async def _flush_completions(self) -> None:
         batch, self._completions = self._completions, []
@@ -314,7 +329,7 @@ class Dispatcher:
         }
         try:
             await complete_messages(self.db, [c for c, _ in batch], inbox_users=inbox_users)
-        except Exception:
+        except BaseException:  # cancelled too: kept for the next try, not lost
             self._completions[:0] = batch
             self._completions_ready.set()
             raise

@@ -15,6 +15,10 @@ import time
 
 # A little slack on top of the provider's interval, for its clock.
 MARGIN = 1.03
+# A slot whose message has not come back this long after it (another replica claimed it,
+# or it was deleted) is forgotten, once this many are held.
+_SLOT_EXPIRY = 600.0
+_SLOTS_KEPT = 1024
 
 
 class Pacer:
@@ -37,6 +41,9 @@ class Pacer:
         if slot <= now:
             self._last_sent[destination] = now
             return 0.0
+        if len(self._slots) >= _SLOTS_KEPT:  # drop slots whose message went elsewhere
+            stale = now - _SLOT_EXPIRY
+            self._slots = {m: at for m, at in self._slots.items() if at > stale}
         self._slots[message_id] = slot
         return slot - now
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clarion.ids import new_id
 from clarion.store import queue_postgres, queue_sqlite
 from clarion.store.db import Database
-from clarion.store.tables import INHIBITED, PENDING, SENT, events, messages
+from clarion.store.tables import INHIBITED, LEASED, PENDING, SENT, events, messages
 
 # claimable_at is set exactly while a message may still be sent (pending, temporary failure,
 # leased) and NULL once it is sent, failed or inhibited. Claims filter on it alone, so both
@@ -159,7 +159,7 @@ async def complete_messages(
             c.message_id,
             c.lease_id,
             c.status,
-            c.reason,
+            _storable(c.reason),
             c.next_retry_after,
             c.finished_at if c.status == SENT else None,
             c.finished_at,
@@ -168,12 +168,20 @@ async def complete_messages(
         for c in completions
     ]
     attempts = [
-        (c.message_id, c.attempt, c.outcome, c.detail, c.started_at, c.finished_at)
+        (c.message_id, c.attempt, c.outcome, _storable(c.detail), c.started_at, c.finished_at)
         for c in completions
         if c.counted
     ]
     changed: int = await _dialect(db).complete(db, updates, attempts, inbox_users or set())
     return changed
+
+
+def _storable(text: str | None) -> str | None:
+    """Reasons quote what a provider answered; PostgreSQL text cannot hold NUL, and one
+    such character would fail the whole completion batch on every try."""
+    if text is None or "\x00" not in text:
+        return text
+    return text.replace("\x00", "\ufffd")
 
 
 async def next_due_at(db: Database) -> datetime | None:
@@ -188,10 +196,19 @@ async def next_due_at(db: Database) -> datetime | None:
 
 
 async def purge_expired(db: Database, *, older_than: datetime, batch: int = 5000) -> int:
-    """Delete messages (and their events, once empty) created before ``older_than``."""
+    """Delete messages (and their events, once empty) created before ``older_than``.
+
+    A message whose lease still holds is being sent: it is kept until its outcome is in.
+    """
     total = 0
     while True:
-        ids = sa.select(messages.c.id).where(messages.c.created_at < older_than).limit(batch)
+        held = messages.c.leased_until > datetime.now(UTC)
+        in_flight = sa.and_(messages.c.status == LEASED, held)
+        ids = (
+            sa.select(messages.c.id)
+            .where(messages.c.created_at < older_than, ~in_flight)
+            .limit(batch)
+        )
         async with db.begin() as conn:
             deleted = await conn.execute(messages.delete().where(messages.c.id.in_(ids)))
         total += int(deleted.rowcount or 0)

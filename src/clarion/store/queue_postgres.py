@@ -61,10 +61,12 @@ FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[],
 WHERE m.id = c.id AND m.lease_id = c.lease_id AND m.status = 'leased'
 """
 
+# A message deleted meanwhile (retention) gets no attempt row: the insert must not fail.
 _ATTEMPTS = """
 INSERT INTO message_attempts (message_id, attempt, outcome, detail, started_at, finished_at)
-SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[],
-                     $6::timestamptz[])
+SELECT a.* FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[],
+                       $6::timestamptz[]) AS a(message_id, attempt, outcome, detail, s, f)
+WHERE EXISTS (SELECT 1 FROM messages AS m WHERE m.id = a.message_id)
 """
 
 

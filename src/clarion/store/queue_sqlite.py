@@ -47,9 +47,10 @@ SET status = ?, status_reason = ?, next_retry_after = ?, claimable_at = ?, lease
 WHERE id = ? AND lease_id = ? AND status = 'leased'
 """
 
+# A message deleted meanwhile (retention) gets no attempt row: the insert must not fail.
 _ATTEMPTS = """
 INSERT INTO message_attempts (message_id, attempt, outcome, detail, started_at, finished_at)
-VALUES (?, ?, ?, ?, ?, ?)
+SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?)
 """
 
 
@@ -182,7 +183,7 @@ async def complete(
             await conn.exec_driver_sql(
                 _ATTEMPTS,
                 [
-                    (m.hex, n, outcome, detail, db_time(started), db_time(finished))
+                    (m.hex, n, outcome, detail, db_time(started), db_time(finished), m.hex)
                     for m, n, outcome, detail, started, finished in attempts
                 ],
             )
