@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 
 from clarion.channels.http import DestinationRefused, HttpClient
@@ -50,6 +51,31 @@ async def test_the_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_a_port_out_of_range_is_refused_without_showing_credentials() -> None:
     client = HttpClient(timeout=5, allow_private=True)
-    with pytest.raises(DestinationRefused, match="not a valid port") as refused:
+    with pytest.raises(DestinationRefused, match="no valid port") as refused:
         await client.check_destination("https://user:hunter2@example.com:99999/hook")
     assert "hunter2" not in str(refused.value)
+
+
+async def test_addresses_are_checked_again_when_connecting() -> None:
+    """A name judged before the send may resolve elsewhere at connect time (DNS rebinding):
+    the connection's own lookup is refused too."""
+    from clarion.channels.http import _GuardedResolver
+
+    strict = _GuardedResolver(allow_private=False)
+    relaxed = _GuardedResolver(allow_private=True)
+    try:
+        with pytest.raises(OSError, match="refusing to connect to localhost"):
+            await strict.resolve("localhost", 80)
+        assert {r["host"] for r in await relaxed.resolve("localhost", 80)} <= {"127.0.0.1", "::1"}
+    finally:
+        await strict.close()
+        await relaxed.close()
+
+    # Through the client, skipping the pre-send check as a rebinding name would pass it.
+    client = HttpClient(timeout=5, allow_private=False)
+    try:
+        with pytest.raises(aiohttp.ClientConnectorError) as refused:
+            await client.session.get("http://localhost:9/")
+        assert "refusing to connect to localhost" in str(refused.value.os_error)
+    finally:
+        await client.close()

@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 
 from clarion import encoding
 from clarion.channels.base import Delivered, Failed, Outcome, Retry, classify_http, trim
@@ -52,7 +54,7 @@ def check_url_syntax(url: str) -> None:
     try:
         parts.port  # noqa: B018 - parsing it raises for a port out of range
     except ValueError:
-        raise DestinationRefused(f"the port of {parts.hostname!r} is not a valid port number") from None
+        raise DestinationRefused(f"{parts.hostname!r} has no valid port number") from None
 
 
 def redact_url(url: str) -> str:
@@ -62,6 +64,33 @@ def redact_url(url: str) -> str:
         return "<invalid URL>"
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{parts.hostname}{port}/…"
+
+
+class _GuardedResolver(AbstractResolver):
+    """aiohttp's resolver, refusing forbidden addresses at connect time too.
+
+    :meth:`HttpClient.check_destination` judges a host before the send, but aiohttp resolves
+    it again to connect: a name with a short TTL could answer a public address to the first
+    and a private or metadata one to the second (DNS rebinding). This sees what aiohttp
+    will actually connect to.
+    """
+
+    def __init__(self, allow_private: bool):
+        self._inner = DefaultResolver()
+        self._allow_private = allow_private
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self._inner.resolve(host, port, family)
+        for result in found:
+            problem = _check_address(ipaddress.ip_address(result["host"]), self._allow_private)
+            if problem:
+                raise OSError(f"refusing to connect to {host}: {problem}")
+        return found
+
+    async def close(self) -> None:
+        await self._inner.close()
 
 
 class HttpClient:
@@ -77,7 +106,11 @@ class HttpClient:
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300)
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections,
+                ttl_dns_cache=300,
+                resolver=_GuardedResolver(self.allow_private),
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(total=self.timeout, sock_connect=10),
