@@ -103,3 +103,8 @@ async def test_batch_is_all_or_nothing(start_server) -> None:
         "POST", "/api/v1/events/batch", json={"events": [good, good]}
     )
     assert status == 202 and len(answer["events"]) == 2
+    # The same notification the same day is one message: both events report it.
+    [first], [second] = (event["messages"] for event in answer["events"])
+    assert first == second and first["status"] == "pending"
+    status, again = await running.call("POST", "/api/v1/events/batch", json={"events": [good]})
+    assert status == 202 and again["events"][0]["messages"] == [first]

@@ -85,6 +85,23 @@ async def test_two_dispatchers_deliver_each_message_exactly_once(
     assert len(page["items"]) == 500 and page["next_cursor"]
 
 
+async def test_an_idle_replica_is_woken_by_messages_another_one_stored(
+    start_server, sink: HttpSink, make_settings
+) -> None:
+    """Not at its next poll: by NOTIFY on PostgreSQL, by a look at the file on SQLite."""
+    intake = await start_server(dispatch=False, webhook_endpoint=sink.url)
+    await intake.create_user("ann@example.com")
+    replica = Service(make_settings(webhook_endpoint=sink.url, fetch_interval="60s"))
+    await replica.start()
+    try:
+        await asyncio.sleep(0.5)  # nothing queued: asleep until its poll, a minute away
+        ids = await _enqueue(intake, 3)
+        await sink.wait_for(3, timeout=5)
+    finally:
+        await replica.stop()
+    assert sorted(r.headers["X-Message-Id"] for r in sink.received) == sorted(ids)
+
+
 async def test_stopping_hands_back_claimed_messages_it_had_not_started(
     start_server, sink: HttpSink, make_settings
 ) -> None:

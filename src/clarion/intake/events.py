@@ -1,8 +1,11 @@
 """Event intake: validate an event against its type, decide who hears about it, enqueue.
 
-Everything happens in the caller's transaction, so the event and its messages are stored
-together or not at all. Rendering happens here too: a template problem is a 4xx to the
-platform that posted the event, not a failure discovered at send time.
+Two steps: :func:`plan_events` reads what it needs (types, users, preferences, channels),
+validates and renders, writing nothing; :func:`store_plan` writes the events and their
+messages in the caller's transaction, together or not at all. Planning can run on a read
+connection, so that SQLite's one write lock is not held while rendering. Rendering happens
+at intake so that a template problem is a 4xx to the platform that posted the event, not a
+failure discovered at send time.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clarion.ids import new_id
 from clarion.intake.lookups import Lookups
 from clarion.render import RenderContext, TemplateError, render_event
+from clarion.store.db import Database
 from clarion.store.event_types import EventType
-from clarion.store.queue import insert_events, insert_messages, new_message_row
+from clarion.store.queue import insert_events, insert_messages, new_message_row, store_new
 from clarion.store.tables import messages
 from clarion.store.users import User
 
@@ -134,6 +138,15 @@ def _check_labels(event_type: EventType, event: EventInput, prefix: str) -> None
         )
 
 
+@dataclass
+class Plan:
+    """Validated, rendered events and their message rows, not yet stored."""
+
+    event_rows: list[dict[str, Any]] = field(default_factory=list)
+    message_rows: list[dict[str, Any]] = field(default_factory=list)
+    owners: list[int] = field(default_factory=list)  # which event each message row is for
+
+
 async def enqueue_event(
     conn: AsyncConnection,
     event: EventInput,
@@ -154,28 +167,76 @@ async def enqueue_events(
     created_by: uuid.UUID | None = None,
     indexed: bool = True,
 ) -> list[EnqueueResult]:
-    """Enqueue many events in the caller's transaction: all are stored, or none.
+    """Plan and store ``batch`` in the caller's transaction: all are stored, or none."""
+    plan = await plan_events(conn, batch, config, created_by=created_by, indexed=indexed)
+    return await store_plan(conn, plan)
+
+
+async def plan_events(
+    conn: AsyncConnection,
+    batch: Sequence[EventInput],
+    config: IntakeConfig,
+    *,
+    created_by: uuid.UUID | None = None,
+    indexed: bool = True,
+) -> Plan:
+    """Validate and render ``batch``, reading through ``conn`` and writing nothing.
 
     An invalid event raises IntakeError naming it (``events[3].type: …`` when ``indexed``).
-    Lookups are shared by the whole batch and rows are inserted together.
+    Lookups are shared by the whole batch.
     """
     lookups = Lookups(conn)
     await lookups.preload(batch)
     now = datetime.now(UTC)
-    event_rows: list[dict[str, Any]] = []
-    message_rows: list[dict[str, Any]] = []
-    owners: list[int] = []  # which event each message row belongs to
+    plan = Plan()
     for index, event in enumerate(batch):
         prefix = f"events[{index}]." if indexed else ""
         event_row, rows = await _plan(lookups, event, config, prefix, now, created_by)
-        event_rows.append(event_row)
-        message_rows += rows
-        owners += [index] * len(rows)
-    await insert_events(conn, event_rows)
-    queued = await _insert_deduplicated(conn, message_rows)
-    results = [EnqueueResult(row["id"], []) for row in event_rows]
-    for owner, message in zip(owners, queued, strict=True):
-        results[owner].messages.append(message)
+        plan.event_rows.append(event_row)
+        plan.message_rows += rows
+        plan.owners += [index] * len(rows)
+    return plan
+
+
+async def store_plan(conn: AsyncConnection, plan: Plan) -> list[EnqueueResult]:
+    """Insert the planned events and messages in the caller's transaction; what was queued."""
+    await insert_events(conn, plan.event_rows)
+    inserted = await insert_messages(conn, plan.message_rows)
+    return _results(plan, inserted, await _holders(conn, plan, inserted))
+
+
+async def commit_plan(db: Database, plan: Plan) -> list[EnqueueResult]:
+    """Store the plan in a transaction of its own (on SQLite, the shortest hold of the write
+    lock: see :func:`clarion.store.queue.store_new`) and wake the dispatchers."""
+    inserted = await store_new(db, plan.event_rows, plan.message_rows)
+    if len(inserted) == len(plan.message_rows):
+        return _results(plan, inserted, {})
+    async with db.read() as conn:
+        return _results(plan, inserted, await _holders(conn, plan, inserted))
+
+
+async def _holders(conn: AsyncConnection, plan: Plan, inserted: set[uuid.UUID]) -> dict[str, Any]:
+    """The queued messages holding the dedupe hashes of the planned rows not inserted."""
+    skipped = [r["dedupe_hash"] for r in plan.message_rows if r["id"] not in inserted]
+    if not skipped:
+        return {}
+    query = sa.select(messages.c.dedupe_hash, messages.c.id, messages.c.status).where(
+        messages.c.dedupe_hash.in_(skipped)
+    )
+    return {r.dedupe_hash: r for r in (await conn.execute(query)).all()}
+
+
+def _results(plan: Plan, inserted: set[uuid.UUID], holders: dict[str, Any]) -> list[EnqueueResult]:
+    """Each event's messages as queued: a row whose dedupe hash was already taken reports
+    the message that holds it."""
+    results = [EnqueueResult(row["id"], []) for row in plan.event_rows]
+    for owner, row in zip(plan.owners, plan.message_rows, strict=True):
+        found = holders.get(row["dedupe_hash"]) if row["id"] not in inserted else None
+        if found is not None:
+            queued = EnqueuedMessage(found.id, row["method"], row["recipient"], found.status)
+        else:
+            queued = EnqueuedMessage(row["id"], row["method"], row["recipient"], row["status"])
+        results[owner].messages.append(queued)
     return results
 
 
@@ -314,25 +375,3 @@ def _payload(
         "data": dict(event.data) if event.data is not None else None,
         "targets": [str(t) for t in event.targets] if event.targets is not None else None,
     }
-
-
-async def _insert_deduplicated(
-    conn: AsyncConnection, rows: list[dict[str, Any]]
-) -> list[EnqueuedMessage]:
-    """Insert message rows; a row whose dedupe hash is already queued reports that message."""
-    inserted = await insert_messages(conn, rows)
-    skipped = [r["dedupe_hash"] for r in rows if r["id"] not in inserted]
-    existing: dict[str, Any] = {}
-    if skipped:
-        query = sa.select(messages.c.dedupe_hash, messages.c.id, messages.c.status).where(
-            messages.c.dedupe_hash.in_(skipped)
-        )
-        existing = {r.dedupe_hash: r for r in (await conn.execute(query)).all()}
-    out = []
-    for row in rows:
-        found = existing.get(row["dedupe_hash"]) if row["id"] not in inserted else None
-        if found is not None:
-            out.append(EnqueuedMessage(found.id, row["method"], row["recipient"], found.status))
-        else:
-            out.append(EnqueuedMessage(row["id"], row["method"], row["recipient"], row["status"]))
-    return out

@@ -55,7 +55,7 @@ class SenderRegistry:
         ids = {m.channel_id for m in batch if m.channel_id is not None}
         if not ids or self.db is None or self.box is None or self.deps is None:
             return
-        async with self.db.engine.connect() as conn:
+        async with self.db.read() as conn:
             found = await channels_by_ids(conn, self.box, ids)
         for channel_id in ids:
             channel = found.get(channel_id)

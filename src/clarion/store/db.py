@@ -10,9 +10,9 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -22,7 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from clarion import encoding
 
 DISPATCH_CHANNEL = "clarion_dispatch"
+# How often a process on SQLite looks for commits by other processes (which wake its
+# dispatcher, as NOTIFY does on PostgreSQL).
+SQLITE_CHANGE_POLL = 0.05
+_READ_ONLY = "clarion_read_only"
 INBOX_CHANNEL = "clarion_inbox"
+T = TypeVar("T")
 
 
 def async_url(database_url: str) -> URL:
@@ -53,7 +58,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads (Database.read) begin deferred: in WAL mode they neither wait for the writer
+        # nor hold it up. Everything else takes the write lock at once.
+        read = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
 
 def _use_wal(cursor: Any) -> None:
@@ -71,6 +79,28 @@ def _use_wal(cursor: Any) -> None:
             time.sleep(0.1)  # in aiosqlite's connection thread, not the event loop
 
 
+def _in_transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(conn)
+    except BaseException:
+        if conn.in_transaction:  # SQLite ends it itself on some errors (a full disk)
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result
+
+
+async def in_sqlite_thread(conn: AsyncConnection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run ``work`` on the SQLite connection under ``conn``, in whatever transaction it has
+    open, in one trip to the connection's thread (through aiosqlite's queue to its thread,
+    as SQLAlchemy's own adapter does): a few statements cost one hop, not one each."""
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection  # the aiosqlite connection
+    result: T = await driver._execute(work, driver._conn)
+    return result
+
+
 class Database:
     """The engine plus the wake-up signal shared by intake and dispatchers."""
 
@@ -78,8 +108,11 @@ class Database:
         self.url = async_url(database_url)
         self.dialect = "sqlite" if self.url.get_backend_name() == "sqlite" else "postgresql"
         kwargs: dict[str, Any] = {}
+        # The SQLite database's file (None on PostgreSQL and for an in-memory database).
+        self.sqlite_file: str | None = None
         if self.dialect == "sqlite":
             if self.url.database and self.url.database != ":memory:":
+                self.sqlite_file = self.url.database
                 Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["pool_size"] = 4
         else:
@@ -94,9 +127,13 @@ class Database:
         )
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
+        # SQLite has one writer: this process's write transactions queue here, in order,
+        # instead of polling SQLite's lock with sleeps (busy_timeout).
+        self._write_lock = asyncio.Lock()
         self.wakeup = asyncio.Event()
         self._inbox_listeners: set[asyncio.Queue[str]] = set()
         self._listener: Any = None
+        self._watcher: asyncio.Task[None] | None = None
 
     @property
     def is_postgres(self) -> bool:
@@ -104,8 +141,34 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction: committed when the block ends, rolled back on error."""
-        async with self.engine.begin() as conn:
+        """A transaction: committed when the block ends, rolled back on error.
+
+        On SQLite it holds the database's one write lock throughout: keep it short, and do
+        the reading and rendering that comes before the writes in :meth:`read`.
+        """
+        if self.is_postgres:
+            async with self.engine.begin() as conn:
+                yield conn
+        else:
+            async with self._write_lock, self.engine.begin() as conn:
+                yield conn
+
+    async def sqlite_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` as one write transaction in a single trip to the SQLite connection's
+        thread: BEGIN IMMEDIATE, ``work``, COMMIT. The file's one write lock is then held only
+        while SQLite works; with a statement per trip it was also held while this process's
+        busy event loop got round to the next statement, and other processes waited."""
+        assert not self.is_postgres, "sqlite_transaction is for SQLite only"
+        async with self._write_lock, self.engine.connect() as conn:
+            return await in_sqlite_thread(conn, lambda c: _in_transaction(c, work))
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reading only (never committed). On SQLite its transactions do
+        not take the write lock, so reads go on while another transaction writes."""
+        async with self.engine.connect() as conn:
+            if not self.is_postgres:
+                await conn.execution_options(**{_READ_ONLY: True})
             yield conn
 
     @contextlib.asynccontextmanager
@@ -119,7 +182,7 @@ class Database:
             yield raw.driver_connection
 
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             await conn.execute(sa.text("SELECT 1"))
 
     async def notify_dispatch(self, conn: AsyncConnection) -> None:
@@ -153,7 +216,10 @@ class Database:
             self._inbox_listeners.discard(queue)
 
     async def start_listening(self) -> None:
-        """Open the LISTEN connection (PostgreSQL only): remote notifies wake this process."""
+        """Be woken by other processes' new messages: LISTEN on PostgreSQL; on a SQLite
+        file, a look every SQLITE_CHANGE_POLL at whether another connection committed."""
+        if self.sqlite_file and self._watcher is None:
+            self._watcher = asyncio.create_task(self._watch_sqlite(), name="clarion-sqlite-watch")
         if not self.is_postgres or self._listener is not None:
             return
         import asyncpg
@@ -171,7 +237,30 @@ class Database:
         await conn.add_listener(INBOX_CHANNEL, on_inbox)
         self._listener = conn
 
+    async def _watch_sqlite(self) -> None:
+        assert self.sqlite_file
+        # Its own connection, used on the event loop: the check is a read of SQLite's
+        # shared memory, microseconds, and never waits (timeout 0: a busy file is skipped).
+        conn = sqlite3.connect(self.sqlite_file, timeout=0, isolation_level=None)
+        try:
+            seen = None
+            while True:
+                with contextlib.suppress(sqlite3.OperationalError):
+                    # Changes when any other connection, of any process, has committed.
+                    version = conn.execute("PRAGMA data_version").fetchone()[0]
+                    if seen is not None and version != seen:
+                        self.wakeup.set()
+                    seen = version
+                await asyncio.sleep(SQLITE_CHANGE_POLL)
+        finally:
+            conn.close()
+
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close()

@@ -127,6 +127,26 @@ async def insert_messages(conn: AsyncConnection, rows: list[dict[str, Any]]) -> 
     return inserted
 
 
+async def store_new(
+    db: Database, event_rows: list[dict[str, Any]], message_rows: list[dict[str, Any]]
+) -> set[uuid.UUID]:
+    """Insert events and their messages in a transaction of their own and wake the
+    dispatchers; returns the ids of the messages inserted (see :func:`insert_messages`).
+
+    On SQLite the transaction is one trip to the database's thread, so the write lock is
+    held only while SQLite works, not while this process's event loop is busy elsewhere.
+    """
+    if db.is_postgres:
+        async with db.begin() as conn:
+            await insert_events(conn, event_rows)
+            inserted = await insert_messages(conn, message_rows)
+            await db.notify_dispatch(conn)
+    else:
+        inserted = await queue_sqlite.store_new(db, event_rows, message_rows)
+    db.wake_local()
+    return inserted
+
+
 async def claim_due_messages(
     db: Database, *, limit: int, lease_period: timedelta, now: datetime
 ) -> list[ClaimedMessage]:
@@ -189,7 +209,7 @@ async def next_due_at(db: Database) -> datetime | None:
     query = sa.select(sa.func.min(messages.c.claimable_at)).where(
         messages.c.claimable_at.is_not(None)
     )
-    async with db.engine.connect() as conn:
+    async with db.read() as conn:
         value = (await conn.execute(query)).scalar()
     # min() keeps the column's type, so the value comes back as an aware UTC datetime.
     return value if isinstance(value, datetime) else None

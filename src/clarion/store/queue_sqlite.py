@@ -3,11 +3,14 @@
 Values are converted here to the forms SQLAlchemy stores on SQLite (UUIDs as 32 hex digits,
 UTC times as ``YYYY-MM-DD HH:MM:SS.ffffff``, JSON as text) and back, which skips its
 per-row processing (it cost more than SQLite's own work on these statements). Every
-transaction is ``BEGIN IMMEDIATE`` (see :mod:`clarion.store.db`), which serialises claims.
+transaction is ``BEGIN IMMEDIATE`` (see :mod:`clarion.store.db`), which serialises claims;
+claims and completions run whole in one trip to the connection's thread
+(:meth:`~clarion.store.db.Database.sqlite_transaction`).
 """
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -16,7 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clarion import encoding
-from clarion.store.db import Database
+from clarion.store.db import Database, in_sqlite_thread
 
 _INSERT_MESSAGES = """
 INSERT INTO messages (id, event_id, event_type, user_id, channel_id, method, recipient, status,
@@ -76,74 +79,97 @@ def _uuid(text: str | None) -> uuid.UUID | None:
     return None if text is None else uuid.UUID(text)
 
 
-async def _total_changes(conn: AsyncConnection) -> int:
-    return int((await conn.exec_driver_sql("SELECT total_changes()")).scalar_one())
+def _event_params(rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            r["id"].hex,
+            r["type"],
+            _id(r["user_id"]),
+            encoding.dumps_text(r["labels"]),
+            encoding.dumps_text_or_none(r["data"]),
+            encoding.dumps_text_or_none(r["targets"]),
+            _id(r["created_by"]),
+            db_time(r["created_at"]),
+        )
+        for r in rows
+    ]
+
+
+def _message_params(rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            r["id"].hex,
+            r["event_id"].hex,
+            r["event_type"],
+            _id(r["user_id"]),
+            _id(r["channel_id"]),
+            r["method"],
+            r["recipient"],
+            r["status"],
+            r["status_reason"],
+            db_time(r["claimable_at"]),
+            encoding.dumps_text(r["payload"]),
+            encoding.dumps_text(r["content"]),
+            r["dedupe_hash"],
+            db_time(r["created_at"]),
+            db_time(r["created_at"]),
+        )
+        for r in rows
+    ]
+
+
+def _insert(
+    conn: sqlite3.Connection,
+    event_params: list[tuple[Any, ...]],
+    message_params: list[tuple[Any, ...]],
+    message_rows: Sequence[dict[str, Any]],
+) -> set[uuid.UUID]:
+    """In the connection's thread: insert events, then messages, skipping those whose dedupe
+    hash is taken; the ids of the messages inserted. Parameters are built beforehand, on the
+    event loop, so that the write lock is not held while converting values."""
+    if event_params:
+        conn.executemany(_INSERT_EVENTS, event_params)
+    if not message_params:
+        return set()
+    before = conn.total_changes
+    conn.executemany(_INSERT_MESSAGES, message_params)
+    if conn.total_changes - before == len(message_rows):
+        return {r["id"] for r in message_rows}  # the usual case: nothing was a duplicate
+    hashes = [r["dedupe_hash"] for r in message_rows if r["dedupe_hash"]]
+    marks = ", ".join("?" * len(hashes))
+    taken = conn.execute(
+        f"SELECT dedupe_hash, id FROM messages WHERE dedupe_hash IN ({marks})", hashes
+    )
+    owner = dict(taken.fetchall())
+    return {
+        r["id"] for r in message_rows if owner.get(r["dedupe_hash"], r["id"].hex) == r["id"].hex
+    }
 
 
 async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    await conn.exec_driver_sql(
-        _INSERT_EVENTS,
-        [
-            (
-                r["id"].hex,
-                r["type"],
-                _id(r["user_id"]),
-                encoding.dumps_text(r["labels"]),
-                encoding.dumps_text_or_none(r["data"]),
-                encoding.dumps_text_or_none(r["targets"]),
-                _id(r["created_by"]),
-                db_time(r["created_at"]),
-            )
-            for r in rows
-        ],
-    )
+    params = _event_params(rows)
+    await in_sqlite_thread(conn, lambda c: _insert(c, params, [], []))
 
 
 async def insert_messages(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
-    before = await _total_changes(conn)
-    await conn.exec_driver_sql(
-        _INSERT_MESSAGES,
-        [
-            (
-                r["id"].hex,
-                r["event_id"].hex,
-                r["event_type"],
-                _id(r["user_id"]),
-                _id(r["channel_id"]),
-                r["method"],
-                r["recipient"],
-                r["status"],
-                r["status_reason"],
-                db_time(r["claimable_at"]),
-                encoding.dumps_text(r["payload"]),
-                encoding.dumps_text(r["content"]),
-                r["dedupe_hash"],
-                db_time(r["created_at"]),
-                db_time(r["created_at"]),
-            )
-            for r in rows
-        ],
-    )
-    if await _total_changes(conn) - before == len(rows):
-        return {r["id"] for r in rows}  # the usual case: nothing was a duplicate
-    hashes = [r["dedupe_hash"] for r in rows if r["dedupe_hash"]]
-    marks = ", ".join("?" * len(hashes))
-    taken: Any = await conn.exec_driver_sql(
-        f"SELECT dedupe_hash, id FROM messages WHERE dedupe_hash IN ({marks})", tuple(hashes)
-    )
-    owner = {h: i for h, i in taken}
-    return {r["id"] for r in rows if owner.get(r["dedupe_hash"], r["id"].hex) == r["id"].hex}
+    params = _message_params(rows)
+    return await in_sqlite_thread(conn, lambda c: _insert(c, [], params, rows))
+
+
+async def store_new(
+    db: Database, event_rows: Sequence[dict[str, Any]], message_rows: Sequence[dict[str, Any]]
+) -> set[uuid.UUID]:
+    """Events and their messages in a transaction of their own, in one trip to the thread."""
+    events, messages = _event_params(event_rows), _message_params(message_rows)
+    return await db.sqlite_transaction(lambda c: _insert(c, events, messages, message_rows))
 
 
 async def claim(
     db: Database, lease_id: uuid.UUID, leased_until: datetime, now: datetime, limit: int
 ) -> list[dict[str, Any]]:
     until, at = db_time(leased_until), db_time(now)
-    async with db.begin() as conn:
-        result: Any = await conn.exec_driver_sql(
-            _CLAIM, (lease_id.hex, until, until, at, at, limit)
-        )
-        rows = result.all()
+    params = (lease_id.hex, until, until, at, at, limit)
+    rows = await db.sqlite_transaction(lambda conn: conn.execute(_CLAIM, params).fetchall())
     return [
         {
             "id": uuid.UUID(row[0]),
@@ -175,16 +201,17 @@ async def complete(
         params.append(
             (status, reason, at, at, sent, finished, uncount, message_id.hex, lease_id.hex)
         )
-    async with db.begin() as conn:
-        before = await _total_changes(conn)
-        await conn.exec_driver_sql(_COMPLETE, params)
-        changed = await _total_changes(conn) - before
-        if attempts:
-            await conn.exec_driver_sql(
-                _ATTEMPTS,
-                [
-                    (m.hex, n, outcome, detail, db_time(started), db_time(finished), m.hex)
-                    for m, n, outcome, detail, started, finished in attempts
-                ],
-            )
-    return changed
+    attempt_params = [
+        (m.hex, n, outcome, detail, db_time(started), db_time(finished), m.hex)
+        for m, n, outcome, detail, started, finished in attempts
+    ]
+
+    def work(conn: sqlite3.Connection) -> int:
+        before = conn.total_changes
+        conn.executemany(_COMPLETE, params)
+        changed = conn.total_changes - before
+        if attempt_params:
+            conn.executemany(_ATTEMPTS, attempt_params)
+        return changed
+
+    return await db.sqlite_transaction(work)

@@ -11,7 +11,7 @@ PAUSED = "notifications_paused"
 
 
 async def get_setting(db: Database, key: str, default: object = None) -> object:
-    async with db.engine.connect() as conn:
+    async with db.read() as conn:
         value = (
             await conn.execute(sa.select(settings.c.value).where(settings.c.key == key))
         ).scalar()

@@ -102,7 +102,7 @@ class QueueCounter:
 
     async def snapshot(self, *, fresh: bool = False) -> QueueSnapshot:
         """Counts for every status; ``fresh`` recounts the finished ones now."""
-        async with self.db.engine.connect() as conn:
+        async with self.db.read() as conn:
             active, oldest = await active_counts(conn)
             terminal = self._terminal
             if fresh or terminal is None or self.clock() - self._counted_at >= self.ttl:
@@ -181,7 +181,7 @@ async def method_stats(db: Database, since: datetime) -> MethodStats:
         .group_by(messages.c.method)
     )
     by_method: dict[str, dict[str, int]] = {}
-    async with db.engine.connect() as conn:
+    async with db.read() as conn:
         for method, status, count in (await conn.execute(by_status)).all():
             row = by_method.setdefault(method, _empty_row())
             row[status] = row.get(status, 0) + int(count)

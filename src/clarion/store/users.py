@@ -184,7 +184,7 @@ async def user_for_token(db: Database, secret: str) -> User | None:
         .join(api_tokens, api_tokens.c.user_id == users.c.id)
         .where(api_tokens.c.token_hash == hash_token(secret), users.c.status == "active")
     )
-    async with db.engine.connect() as conn:
+    async with db.read() as conn:
         row = (await conn.execute(query)).first()
     if row is None:
         return None

@@ -53,7 +53,7 @@ def _config_error(exc: ChannelConfigError) -> HTTPException:
 
 
 async def _check_events(service: Service, events: list[str]) -> None:
-    async with service.db.engine.connect() as conn:
+    async with service.db.read() as conn:
         known = {t.key for t in await list_event_types(conn)}
     unknown = sorted(set(events) - known)
     if unknown:
@@ -78,7 +78,7 @@ async def list_kinds(principal: AdminDep) -> dict[str, Any]:
 
 @router.get("")
 async def list_all(service: ServiceDep, principal: AdminDep) -> dict[str, Any]:
-    async with service.db.engine.connect() as conn:
+    async with service.db.read() as conn:
         found = await store.list_channels(conn, service.secret_box)
     return {"items": [channel_view(c) for c in found]}
 
@@ -108,7 +108,7 @@ async def create(body: ChannelCreate, service: ServiceDep, principal: AdminDep) 
 
 
 async def _get(service: Service, channel_id: uuid.UUID) -> store.Channel:
-    async with service.db.engine.connect() as conn:
+    async with service.db.read() as conn:
         channel = await store.get_channel(conn, service.secret_box, channel_id)
     if channel is None:
         raise HTTPException(404, f"no channel {channel_id}")

@@ -39,7 +39,7 @@ def _validate(body: EventTypeCreate | EventTypeReplace) -> None:
 
 @router.get("")
 async def list_types(service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
-    async with service.db.engine.connect() as conn:
+    async with service.db.read() as conn:
         types = await store.list_event_types(conn)
     default = service.settings.method
     groups: dict[str, list[str]] = {}
@@ -54,7 +54,7 @@ async def list_types(service: ServiceDep, principal: PrincipalDep) -> dict[str, 
 
 @router.get("/{key}")
 async def get_type(key: str, service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
-    async with service.db.engine.connect() as conn:
+    async with service.db.read() as conn:
         found = await store.get_event_type(conn, key)
     if found is None:
         raise HTTPException(404, f"no event type {key!r}; GET /api/v1/event-types lists them")

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clarion import encoding
 from clarion.api.deps import AdminDep, ServiceDep
 from clarion.api.schemas import EventBatchIn, EventIn
-from clarion.intake.events import EventInput, enqueue_event, enqueue_events
+from clarion.intake.events import EventInput, commit_plan, plan_events, store_plan
 from clarion.service import IDEMPOTENCY_WINDOW
 from clarion.store.tables import idempotency_keys
 
@@ -37,7 +37,10 @@ async def _lock_key(conn: AsyncConnection, scope: str, key: str) -> None:
         await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": digest - (1 << 63)})
 
 
-async def _remembered(conn: AsyncConnection, scope: str, key: str) -> Response | None:
+async def _remembered(
+    conn: AsyncConnection, scope: str, key: str, *, forget_expired: bool
+) -> Response | None:
+    """The stored answer to an earlier request with this key, unless it has expired."""
     row = (
         await conn.execute(
             sa.select(idempotency_keys).where(
@@ -48,30 +51,42 @@ async def _remembered(conn: AsyncConnection, scope: str, key: str) -> Response |
     if row is None:
         return None
     if row.created_at < datetime.now(UTC) - IDEMPOTENCY_WINDOW:
-        await conn.execute(
-            idempotency_keys.delete().where(
-                idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
+        if forget_expired:
+            await conn.execute(
+                idempotency_keys.delete().where(
+                    idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
+                )
             )
-        )
         return None
     return Response(row.response, status_code=row.status_code, media_type="application/json")
+
+
+# Each route plans (reads, validates, renders) on a read connection, then stores in a short
+# write transaction: on SQLite the one write lock is not held while rendering.
 
 
 @router.post("/events", status_code=202)
 async def post_event(body: EventIn, service: ServiceDep, principal: AdminDep) -> Response:
     key = body.idempotency_key
+    async with service.db.read() as conn:
+        if key:  # a repeat is answered without planning anything
+            remembered = await _remembered(conn, principal.scope, key, forget_expired=False)
+            if remembered is not None:
+                return remembered
+        plan = await plan_events(
+            conn,
+            [_input(body)],
+            service.intake_config,
+            created_by=principal.user.id if principal.user else None,
+            indexed=False,
+        )
     async with service.db.begin() as conn:
         if key:
             await _lock_key(conn, principal.scope, key)
-            remembered = await _remembered(conn, principal.scope, key)
-            if remembered is not None:
+            remembered = await _remembered(conn, principal.scope, key, forget_expired=True)
+            if remembered is not None:  # a request with the same key was stored meanwhile
                 return remembered
-        result = await enqueue_event(
-            conn,
-            _input(body),
-            service.intake_config,
-            created_by=principal.user.id if principal.user else None,
-        )
+        [result] = await store_plan(conn, plan)
         response = encoding.dumps_text(result.to_dict())
         if key:
             await conn.execute(
@@ -91,15 +106,14 @@ async def post_event(body: EventIn, service: ServiceDep, principal: AdminDep) ->
 @router.post("/events/batch", status_code=202)
 async def post_events(body: EventBatchIn, service: ServiceDep, principal: AdminDep) -> Response:
     """All events are stored together, or none (a bad one names its index)."""
-    async with service.db.begin() as conn:
-        results = await enqueue_events(
+    async with service.db.read() as conn:
+        plan = await plan_events(
             conn,
             [_input(event) for event in body.events],
             service.intake_config,
             created_by=principal.user.id if principal.user else None,
         )
-        await service.db.notify_dispatch(conn)
-    service.db.wake_local()
+    results = await commit_plan(service.db, plan)
     # Plain strings only: encoded directly (FastAPI's generic encoder is slow on big batches).
     response = encoding.dumps({"events": [r.to_dict() for r in results]})
     return Response(response, status_code=202, media_type="application/json")

@@ -56,7 +56,7 @@ async def _unread_count(db: Database, user_id: uuid.UUID) -> int:
         messages.c.status == SENT,
         messages.c.read_at.is_(None),
     )
-    async with db.engine.connect() as conn:
+    async with db.read() as conn:
         return int((await conn.execute(query)).scalar() or 0)
 
 
@@ -72,7 +72,7 @@ async def list_inbox(
     if unread:
         query = query.where(messages.c.read_at.is_(None))
     query = query.order_by(messages.c.sent_at.desc(), messages.c.id.desc()).limit(limit)
-    async with service.db.engine.connect() as conn:
+    async with service.db.read() as conn:
         rows = (await conn.execute(query)).all()
     return {
         "items": [_item(r) for r in rows],
@@ -148,7 +148,7 @@ async def stream(
                     .where(messages.c.sent_at >= since)
                     .order_by(messages.c.sent_at, messages.c.id)
                 )
-                async with db.engine.connect() as conn:
+                async with db.read() as conn:
                     rows = (await conn.execute(query)).all()
                 for row in rows:
                     yield f"id: {row.id}\nevent: notification\ndata: {json.dumps(_item(row))}\n\n"

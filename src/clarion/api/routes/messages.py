@@ -97,7 +97,7 @@ async def list_messages(
             < sa.tuple_(sa.literal(when, UTCDateTime()), sa.literal(ident, sa.Uuid()))
         )
     query = query.order_by(messages.c.created_at.desc(), messages.c.id.desc()).limit(limit + 1)
-    async with service.db.engine.connect() as conn:
+    async with service.db.read() as conn:
         rows = (await conn.execute(query)).all()
     next_cursor = None
     if len(rows) > limit:
@@ -145,7 +145,7 @@ async def message_stats(
 async def get_message(
     message_id: uuid.UUID, service: ServiceDep, principal: PrincipalDep
 ) -> dict[str, Any]:
-    async with service.db.engine.connect() as conn:
+    async with service.db.read() as conn:
         row = (
             await conn.execute(
                 sa.select(*SUMMARY_COLUMNS, messages.c.payload, messages.c.content).where(

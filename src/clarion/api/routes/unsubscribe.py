@@ -30,7 +30,7 @@ async def _resolve(service: ServiceDep, token: str) -> tuple[OptOut, str] | None
     opt_out = service.unsubscriber.read(token)
     if opt_out is None:
         return None
-    async with service.db.engine.connect() as conn:
+    async with service.db.read() as conn:
         user = await find_user(conn, str(opt_out.user_id))
         event_type = await get_event_type(conn, opt_out.event_type)
     if user is None:

@@ -86,14 +86,14 @@ async def list_users(
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ) -> dict[str, Any]:
-    async with service.db.engine.connect() as conn:
+    async with service.db.read() as conn:
         found = await store.list_users(conn, status=status, limit=limit, offset=offset)
     return {"items": [u.to_dict() for u in found]}
 
 
 @router.get("/users/{ref}")
 async def get_user(ref: str, service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
-    async with service.db.engine.connect() as conn:
+    async with service.db.read() as conn:
         return (await _target(conn, ref, principal)).to_dict()
 
 
@@ -156,7 +156,7 @@ async def create_token(
 
 @router.get("/users/{ref}/tokens")
 async def list_tokens(ref: str, service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
-    async with service.db.engine.connect() as conn:
+    async with service.db.read() as conn:
         user = await _target(conn, ref, principal)
         rows = await store.list_tokens(conn, user.id)
     return {"items": [json_row(r) for r in rows]}
@@ -178,7 +178,7 @@ async def delete_token(
 
 @router.get("/users/{ref}/preferences")
 async def get_preferences(ref: str, service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
-    async with service.db.engine.connect() as conn:
+    async with service.db.read() as conn:
         user = await _target(conn, ref, principal)
         off = [t.key for t in await list_event_types(conn) if not t.enabled_by_default]
         return {"disabled": await store.disabled_event_types(conn, user.id, off)}

@@ -1,0 +1,114 @@
+"""SQLite's one writer: reads never wait for it, a transaction holds it only while SQLite
+works, and a commit by another process wakes this one's dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from clarion.store.db import SQLITE_CHANGE_POLL, Database
+
+
+@pytest.fixture
+async def sqlite_file(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Path]:
+    path = tmp_path / "clarion.db"
+    shutil.copy(sqlite_template, path)
+    yield path
+
+
+def _insert_key(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "INSERT INTO idempotency_keys (scope, key, status_code, response, created_at)"
+        " VALUES ('s', 'k', 202, '{}', '2026-01-01 00:00:00.000000')"
+    )
+
+
+def _write(path: Path) -> None:
+    """Another process's commit, as far as SQLite can tell (its own connection)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        _insert_key(conn)
+    finally:
+        conn.close()
+
+
+async def test_reads_go_on_while_a_write_transaction_is_open(sqlite_file: Path) -> None:
+    db = Database(f"sqlite:///{sqlite_file}")
+    try:
+        async with db.begin() as writing:
+            await writing.execute(sa.text("DELETE FROM idempotency_keys"))
+            # A second BEGIN IMMEDIATE would wait for the writer (busy_timeout, 30 s).
+            async with asyncio.timeout(2), db.read() as conn:
+                assert (await conn.execute(sa.text("SELECT count(*) FROM users"))).scalar() == 0
+    finally:
+        await db.close()
+
+
+async def test_a_transaction_holds_the_write_lock_only_while_sqlite_works(
+    sqlite_file: Path,
+) -> None:
+    db = Database(f"sqlite:///{sqlite_file}")
+    started = threading.Event()
+
+    def work(conn: sqlite3.Connection) -> int:
+        started.set()
+        return conn.execute("DELETE FROM idempotency_keys").rowcount
+
+    try:
+        await db.sqlite_transaction(work)  # the pool holds an open connection now
+        started.clear()
+        task = asyncio.create_task(db.sqlite_transaction(work))
+        assert await asyncio.to_thread(started.wait, 5)
+        # This process's event loop is busy (blocked here): the transaction must still end,
+        # so that another process can write. A statement per trip would wait for the loop.
+        time.sleep(0.5)  # noqa: ASYNC251 - blocking the loop is the point
+        other = sqlite3.connect(sqlite_file, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # raises "database is locked" if still held
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        assert await task == 0
+    finally:
+        await db.close()
+
+
+async def test_a_failed_transaction_is_rolled_back_and_frees_the_lock(sqlite_file: Path) -> None:
+    db = Database(f"sqlite:///{sqlite_file}")
+
+    def fail(conn: sqlite3.Connection) -> None:
+        _insert_key(conn)
+        raise ValueError("boom")
+
+    count = sa.text("SELECT count(*) FROM idempotency_keys")
+    try:
+        with pytest.raises(ValueError, match="boom"):
+            await db.sqlite_transaction(fail)
+        async with db.read() as conn:
+            assert (await conn.execute(count)).scalar() == 0
+        assert await db.sqlite_transaction(lambda c: c.execute("SELECT 1").fetchone()[0]) == 1
+    finally:
+        await db.close()
+
+
+async def test_a_commit_by_another_process_wakes_the_dispatcher(sqlite_file: Path) -> None:
+    db = Database(f"sqlite:///{sqlite_file}")
+    await db.start_listening()
+    try:
+        await asyncio.sleep(SQLITE_CHANGE_POLL * 3)
+        db.wakeup.clear()
+        await asyncio.sleep(SQLITE_CHANGE_POLL * 4)
+        assert not db.wakeup.is_set()  # nothing changed: no wake-up
+        await asyncio.to_thread(_write, sqlite_file)
+        async with asyncio.timeout(2):
+            await db.wakeup.wait()
+    finally:
+        await db.close()
