@@ -1,7 +1,7 @@
 """The durable queue, in one place: enqueue, claim in batches, complete in batches, purge.
 
 On PostgreSQL the claim takes rows with ``FOR UPDATE SKIP LOCKED`` so replicas never claim
-the same message; on SQLite every transaction is ``BEGIN IMMEDIATE`` (see
+the same message; on SQLite every write transaction is ``BEGIN IMMEDIATE`` (see
 :mod:`clarion.store.db`), which serialises claims. The statements that run for every
 message (insert, claim, complete) are written out per engine, in
 :mod:`clarion.store.queue_postgres` and :mod:`clarion.store.queue_sqlite`, one statement

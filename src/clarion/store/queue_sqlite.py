@@ -2,10 +2,10 @@
 
 Values are converted here to the forms SQLAlchemy stores on SQLite (UUIDs as 32 hex digits,
 UTC times as ``YYYY-MM-DD HH:MM:SS.ffffff``, JSON as text) and back, which skips its
-per-row processing (it cost more than SQLite's own work on these statements). Every
+per-row processing (it cost more than SQLite's own work on these statements). Every write
 transaction is ``BEGIN IMMEDIATE`` (see :mod:`clarion.store.db`), which serialises claims;
-claims and completions run whole in one trip to the connection's thread
-(:meth:`~clarion.store.db.Database.sqlite_transaction`).
+claims, completions and new events (:func:`store_new`) run whole in one trip to the
+connection's thread (:meth:`~clarion.store.db.Database.sqlite_transaction`).
 """
 
 from __future__ import annotations
