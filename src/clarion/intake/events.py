@@ -154,22 +154,11 @@ async def enqueue_event(
     *,
     created_by: uuid.UUID | None = None,
 ) -> EnqueueResult:
-    """Validate ``event``, store it and one message per recipient; return what was queued."""
-    [result] = await enqueue_events(conn, [event], config, created_by=created_by, indexed=False)
+    """Validate ``event``, store it and one message per recipient in the caller's
+    transaction; return what was queued."""
+    plan = await plan_events(conn, [event], config, created_by=created_by, indexed=False)
+    [result] = await store_plan(conn, plan)
     return result
-
-
-async def enqueue_events(
-    conn: AsyncConnection,
-    batch: Sequence[EventInput],
-    config: IntakeConfig,
-    *,
-    created_by: uuid.UUID | None = None,
-    indexed: bool = True,
-) -> list[EnqueueResult]:
-    """Plan and store ``batch`` in the caller's transaction: all are stored, or none."""
-    plan = await plan_events(conn, batch, config, created_by=created_by, indexed=indexed)
-    return await store_plan(conn, plan)
 
 
 async def plan_events(
