@@ -269,6 +269,30 @@ async def latency(sink: Sink, engine: str, seconds: float, rate: float = 50.0) -
             servers.stop()
 
 
+async def single_events(sink: Sink, engine: str, n: int, in_flight: int = 16) -> float:
+    """Events/s accepted by ``POST /api/v1/events``, one event a request, ``in_flight`` at once
+    (how platforms such as Coder post); the dispatcher delivers them meanwhile."""
+    async with Database(engine) as db, aiohttp.ClientSession() as session:
+        data_dir = tempfile.mkdtemp(prefix="clarion-bench-data-")
+        servers = await Servers(db.url, sink, 1, data_dir).start()
+        try:
+            url = servers.urls[0]
+            await _create_user(session, url)
+            run = uuid.uuid4().hex[:6]
+            todo = iter(range(n))
+
+            async def client() -> None:
+                for i in todo:
+                    async with session.post(f"{url}/api/v1/events", json=_event(i, run), headers=_headers()) as r:
+                        assert r.status == 202, await r.text()
+
+            start = time.perf_counter()
+            await asyncio.gather(*(client() for _ in range(in_flight)))
+            return n / (time.perf_counter() - start)
+        finally:
+            servers.stop()
+
+
 async def claim_time(engine: str, queued: int) -> float:
     """Median ms of one 100-message claim with ``queued`` due messages."""
     from clarion.store.db import Database as Store
@@ -381,6 +405,13 @@ async def three(fn: Callable[[], Awaitable[float]], runs: int) -> list[float]:
     return [await fn() for _ in range(runs)]
 
 
+async def record_single_events(sink: Sink, n: int, runs: int) -> None:
+    for engine in ("postgres", "sqlite"):
+        values = await three(lambda e=engine: single_events(sink, e, n), runs)
+        record(f"single events accepted, {engine}, 16 in flight", "events/s", values,
+               "POST /api/v1/events, one event a request")
+
+
 async def main(quick: bool, only: str) -> None:
     runs = 1 if quick else 3
     n = 2_000 if quick else 20_000
@@ -398,11 +429,15 @@ async def main(quick: bool, only: str) -> None:
                     record(f"clarion end to end, {engine}, {procs} dispatcher process(es)",
                            "msg/s", values, "events via API → delivered", cap)
             return
+        if only == "single":
+            await record_single_events(sink, n // 4, runs)
+            return
         for engine in ("postgres", "sqlite"):
             for procs in (1, 2):
                 values = await three(lambda e=engine, p=procs: end_to_end(sink, e, p, n), runs)
                 record(f"clarion end to end, {engine}, {procs} dispatcher process(es)", "msg/s",
                        values, "events via API → delivered", cap)
+        await record_single_events(sink, n // 4, runs)
         peer = [await asyncio.to_thread(apprise_rate, sink, n // 10) for _ in range(runs)]
         record("Apprise json:// (peer)", "msg/s", peer, f"{n // 10} notifications", cap)
         for engine in ("postgres", "sqlite"):
@@ -439,7 +474,8 @@ def write_results() -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="make bench")
     parser.add_argument("--quick", action="store_true", help="one short run of each")
-    parser.add_argument("--only", choices=["all", "e2e"], default="all",
-                        help="e2e: the ceiling and the end-to-end figures only, not written out")
+    parser.add_argument("--only", choices=["all", "e2e", "single"], default="all",
+                        help="e2e: the ceiling and the end-to-end figures only; single: the "
+                        "single-event intake figures only; neither is written out")
     args = parser.parse_args()
     asyncio.run(main(args.quick, args.only))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import structlog
 from pydantic import SecretStr
@@ -21,6 +21,7 @@ from clarion.channels.smtp import SmtpSender, SmtpServer
 from clarion.channels.webhook import CoderWebhookSender
 from clarion.config import Settings
 from clarion.intake.catalog import BUILTIN_EVENT_TYPES
+from clarion.intake.coalesce import IDEMPOTENCY_WINDOW, SingleEvents
 from clarion.intake.events import IntakeConfig
 from clarion.queue.dispatcher import Dispatcher
 from clarion.queue.retry import RetryPolicy
@@ -38,7 +39,6 @@ from clarion.unsubscribe import Unsubscriber
 
 log = structlog.get_logger("clarion.service")
 
-IDEMPOTENCY_WINDOW = timedelta(hours=24)
 HOUSEKEEPING_INTERVAL = 60.0
 
 
@@ -56,6 +56,7 @@ class Service:
         self.intake_config = IntakeConfig(
             default_method=settings.method, access_url=settings.resolved_access_url
         )
+        self.single_events = SingleEvents(self.db, self.intake_config)
         self.http = HttpClient(
             timeout=settings.dispatch_timeout.total_seconds(),
             allow_private=settings.allow_private_destinations,

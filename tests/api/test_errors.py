@@ -55,6 +55,25 @@ async def test_bad_events_are_refused_and_store_nothing(start_server) -> None:
             "surprise",
         ),
         ({"user_email": "ann@example.com"}, 422, "type"),
+        # PostgreSQL text cannot hold NUL: refused on every engine, not a 500 on one.
+        (
+            {
+                "type": "workspace_deleted",
+                "user_email": "ann@example.com",
+                "labels": {**labels, "name": "dev\u0000"},
+            },
+            422,
+            "labels.name",
+        ),
+        (
+            {
+                "type": "test_notification",
+                "user_email": "ann@example.com",
+                "data": {"k": ["\u0000"]},
+            },
+            422,
+            "data",
+        ),
     ]
     for body, expected_status, fragment in cases:
         status, answer = await running.call("POST", "/api/v1/events", json=body)

@@ -187,6 +187,37 @@ async def plan_events(
     return plan
 
 
+async def plan_each(
+    conn: AsyncConnection,
+    batch: Sequence[tuple[EventInput, uuid.UUID | None]],
+    config: IntakeConfig,
+) -> list[Plan | IntakeError]:
+    """Plan each ``(event, created_by)`` on its own, sharing the lookups: an invalid event is
+    its own IntakeError, and the others are planned all the same."""
+    lookups = Lookups(conn)
+    await lookups.preload([event for event, _ in batch])
+    now = datetime.now(UTC)
+    plans: list[Plan | IntakeError] = []
+    for event, created_by in batch:
+        try:
+            event_row, rows = await _plan(lookups, event, config, "", now, created_by)
+        except IntakeError as exc:
+            plans.append(exc)
+        else:
+            plans.append(Plan([event_row], rows, [0] * len(rows)))
+    return plans
+
+
+def merge_plans(plans: Sequence[Plan]) -> Plan:
+    """One plan of all: its results come in the order of ``plans``' events."""
+    merged = Plan()
+    for plan in plans:
+        merged.owners += [len(merged.event_rows) + owner for owner in plan.owners]
+        merged.event_rows += plan.event_rows
+        merged.message_rows += plan.message_rows
+    return merged
+
+
 async def store_plan(conn: AsyncConnection, plan: Plan) -> list[EnqueueResult]:
     """Insert the planned events and messages in the caller's transaction; what was queued."""
     await insert_events(conn, plan.event_rows)

@@ -87,6 +87,9 @@ async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -
 
 
 async def insert_messages(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+    # In dedupe-hash order: a transaction waits for another inserting the same hash, and
+    # two taking shared hashes in opposite orders would deadlock.
+    rows = sorted(rows, key=lambda r: r["dedupe_hash"] or "")
     result = await conn.exec_driver_sql(
         _INSERT_MESSAGES,
         (
