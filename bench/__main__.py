@@ -320,7 +320,8 @@ async def claim_time(engine: str, queued: int) -> float:
         timings = []
         for _ in range(20):
             t = time.perf_counter()
-            await claim_due_messages(store, limit=100, lease_period=timedelta(minutes=5), now=datetime.now(UTC))
+            await claim_due_messages(store, limit=100, lease_period=timedelta(minutes=5),
+                                     now=datetime.now(UTC))
             timings.append((time.perf_counter() - t) * 1000)
         await store.close()
         return statistics.median(timings)

@@ -39,10 +39,13 @@ async def test_message_of_a_dead_worker_is_sent_after_its_lease_once(
     [message_id] = await _enqueue(intake, 1)
 
     # A worker claims the message and dies before sending: nothing ever completes it.
-    claimed = await claim_due_messages(
+    claim = await claim_due_messages(
         intake.service.db, limit=10, lease_period=timedelta(seconds=2), now=datetime.now(UTC)
     )
+    claimed = claim.messages
     assert [str(m.id) for m in claimed] == [message_id]
+    # Fewer than asked for: the claim says when to look again, here when its lease ends.
+    assert claim.next_due == claimed[0].leased_until
     _, message = await intake.call("GET", f"/api/v1/messages/{message_id}")
     assert message["status"] == "leased"
 
@@ -100,6 +103,35 @@ async def test_an_idle_replica_is_woken_by_messages_another_one_stored(
     finally:
         await replica.stop()
     assert sorted(r.headers["X-Message-Id"] for r in sink.received) == sorted(ids)
+
+
+async def test_a_replica_hears_that_another_one_paused_delivery(
+    start_server, make_settings
+) -> None:
+    """New messages do not make a dispatcher read the kill switch again (a query per wake-up);
+    a change to it does, here or on another replica."""
+    intake = await start_server(dispatch=False)
+    replica = Service(make_settings(), dispatch=False)
+    await replica.start()
+    try:
+        await asyncio.sleep(0.2)
+        before = replica.db.settings_generation
+        await intake.create_user("ann@example.com")
+        await intake.post_deleted()
+        await asyncio.sleep(0.3)
+        if replica.db.is_postgres:  # SQLite's change counter cannot tell what changed
+            assert replica.db.settings_generation == before
+        status, _ = await intake.call(
+            "PUT", "/api/v1/notifications/settings", json={"paused": True}
+        )
+        assert status == 200
+        for _ in range(100):
+            if replica.db.settings_generation != before:
+                break
+            await asyncio.sleep(0.02)
+        assert replica.db.settings_generation != before
+    finally:
+        await replica.stop()
 
 
 async def test_stopping_hands_back_claimed_messages_it_had_not_started(

@@ -36,7 +36,9 @@ class Principal:
         return str(self.user.id) if self.user else "admin-token"
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
+    # async: FastAPI runs a plain ``def`` dependency in its thread pool, a thread hop on
+    # every request.
     service: Service = request.app.state.service
     return service
 

@@ -40,7 +40,6 @@ from clarion.render import Rendered
 from clarion.store.channels import disable_gone_channel
 from clarion.store.db import Database
 from clarion.store.queue import ClaimedMessage, Completion, claim_due_messages, complete_messages
-from clarion.store.queue import next_due_at as query_next_due_at
 from clarion.store.settings import is_paused
 from clarion.store.tables import PENDING, PERMANENT_FAILURE, SENT
 
@@ -91,8 +90,8 @@ class Dispatcher:
         self._ready: asyncio.Queue[ClaimedMessage | None] = asyncio.Queue()
         self._low_water = max(batch_size // 2, 1)
         self._paused_value = False
-        self._drained = False
         self._paused_read_at = -PAUSE_RECHECK
+        self._settings_seen = -1
         self._completions: list[tuple[Completion, ClaimedMessage]] = []
         self._completions_ready = asyncio.Event()
         self._completer_closing = False
@@ -138,12 +137,8 @@ class Dispatcher:
         self.db.wake_local()
 
     async def _step(self) -> None:
-        # Woken by intake, a setting or another replica: the kill switch may have changed.
-        # Woken only because the workers drained the buffer: it has not.
-        woken = self.db.wakeup.is_set() and not self._drained
-        self._drained = False
         self.db.wakeup.clear()
-        if await self._paused(refresh=woken):
+        if await self._paused():
             metrics.PAUSED.set(1)
             self._release_unstarted("delivery is paused")
             await self._sleep(self.fetch_interval)
@@ -157,9 +152,10 @@ class Dispatcher:
             return
         limit = self.batch_size - buffered
         now = datetime.now(UTC)
-        claimed = await claim_due_messages(
+        claim = await claim_due_messages(
             self.db, limit=limit, lease_period=self.lease_period, now=now
         )
+        claimed = claim.messages
         if claimed:
             try:
                 await self.senders.prepare(claimed)
@@ -171,18 +167,21 @@ class Dispatcher:
         for message in claimed:
             self._ready.put_nowait(message)
         if len(claimed) < limit:
-            await self._sleep(await self._idle_timeout())
+            await self._sleep(self._idle_timeout(claim.next_due))
 
-    async def _paused(self, *, refresh: bool) -> bool:
-        """The kill switch, read again when woken (a setting changed) or after PAUSE_RECHECK."""
+    async def _paused(self) -> bool:
+        """The kill switch, read again when a setting changed (here or, by NOTIFY or the
+        SQLite file's change counter, elsewhere) or after PAUSE_RECHECK; not for every new
+        message, which would cost a query a wake-up."""
         clock = time.monotonic()
-        if refresh or clock - self._paused_read_at >= PAUSE_RECHECK:
+        generation = self.db.settings_generation
+        if generation != self._settings_seen or clock - self._paused_read_at >= PAUSE_RECHECK:
+            self._settings_seen = generation
             self._paused_value = await is_paused(self.db)
             self._paused_read_at = clock
         return self._paused_value
 
-    async def _idle_timeout(self) -> float:
-        due = await query_next_due_at(self.db)
+    def _idle_timeout(self, due: datetime | None) -> float:
         if due is None:
             return self.fetch_interval
         wait = (due - datetime.now(UTC)).total_seconds()
@@ -198,7 +197,6 @@ class Dispatcher:
     async def _work(self) -> None:
         while (message := await self._ready.get()) is not None:
             if self._ready.qsize() == self._low_water - 1:  # just fell below half a batch
-                self._drained = True
                 self.db.wake_local()
             now = datetime.now(UTC)
             if now + self._send_time_limit >= message.leased_until:

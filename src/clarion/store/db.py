@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from clarion import encoding
 
 DISPATCH_CHANNEL = "clarion_dispatch"
+SETTINGS_CHANGED = "settings"  # the payload of a DISPATCH_CHANNEL notice for a setting
 # How often a process on SQLite looks for commits by other processes (which wake its
 # dispatcher, as NOTIFY does on PostgreSQL).
 SQLITE_CHANGE_POLL = 0.05
@@ -131,6 +132,9 @@ class Database:
         # instead of polling SQLite's lock with sleeps (busy_timeout).
         self._write_lock = asyncio.Lock()
         self.wakeup = asyncio.Event()
+        # Counts the changes to shared settings (the kill switch) heard of, here or from
+        # other processes: a dispatcher reads the settings again when it moves.
+        self.settings_generation = 0
         self._inbox_listeners: set[asyncio.Queue[str]] = set()
         self._listener: Any = None
         self._watcher: asyncio.Task[None] | None = None
@@ -185,12 +189,18 @@ class Database:
         async with self.read() as conn:
             await conn.execute(sa.text("SELECT 1"))
 
-    async def notify_dispatch(self, conn: AsyncConnection) -> None:
-        """Inside the enqueuing transaction: wake dispatchers of other replicas on commit."""
+    async def notify_dispatch(self, conn: AsyncConnection, *, settings: bool = False) -> None:
+        """Inside the enqueuing transaction: wake dispatchers of other replicas on commit;
+        ``settings``: tell them a shared setting changed, too."""
         if self.is_postgres:
-            await conn.execute(sa.text("SELECT pg_notify(:c, '')"), {"c": DISPATCH_CHANNEL})
+            await conn.execute(
+                sa.text("SELECT pg_notify(:c, :p)"),
+                {"c": DISPATCH_CHANNEL, "p": SETTINGS_CHANGED if settings else ""},
+            )
 
-    def wake_local(self) -> None:
+    def wake_local(self, *, settings: bool = False) -> None:
+        if settings:
+            self.settings_generation += 1
         self.wakeup.set()
 
     async def notify_inbox(self, conn: AsyncConnection, user_ids: set[str]) -> None:
@@ -227,8 +237,8 @@ class Database:
         dsn = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
         conn = await asyncpg.connect(dsn)
 
-        def on_dispatch(*_: Any) -> None:
-            self.wakeup.set()
+        def on_dispatch(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
+            self.wake_local(settings=payload == SETTINGS_CHANGED)
 
         def on_inbox(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
             self.publish_inbox_local({payload})
@@ -249,7 +259,8 @@ class Database:
                     # Changes when any other connection, of any process, has committed.
                     version = conn.execute("PRAGMA data_version").fetchone()[0]
                     if seen is not None and version != seen:
-                        self.wakeup.set()
+                        # Which table changed is unknown: a setting may have.
+                        self.wake_local(settings=True)
                     seen = version
                 await asyncio.sleep(SQLITE_CHANGE_POLL)
         finally:

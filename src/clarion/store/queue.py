@@ -147,20 +147,29 @@ async def store_new(
     return inserted
 
 
+@dataclass(frozen=True)
+class Claim:
+    messages: list[ClaimedMessage]
+    # If fewer than the limit were claimed: when the earliest message still queued is due
+    # (a retry, or the end of a lease, these included); None if none is queued.
+    next_due: datetime | None
+
+
 async def claim_due_messages(
     db: Database, *, limit: int, lease_period: timedelta, now: datetime
-) -> list[ClaimedMessage]:
+) -> Claim:
     """Lease up to ``limit`` due messages in one transaction and return them.
 
     Due: pending, a temporary failure whose retry time has come, or a lease that expired
-    (its holder died). The oldest due first. Each claim counts as an attempt.
+    (its holder died). The oldest due first. Each claim counts as an attempt. A claim that
+    took fewer also says when to look again, without another trip to the database.
     """
     lease_id = new_id()
     until = now + lease_period
-    rows = await _dialect(db).claim(db, lease_id, until, now, limit)
+    rows, next_due = await _dialect(db).claim(db, lease_id, until, now, limit)
     claimed = [ClaimedMessage(lease_id=lease_id, leased_until=until, **row) for row in rows]
     claimed.sort(key=lambda m: m.created_at)
-    return claimed
+    return Claim(claimed, next_due)
 
 
 async def complete_messages(
@@ -202,17 +211,6 @@ def _storable(text: str | None) -> str | None:
     if text is None or "\x00" not in text:
         return text
     return text.replace("\x00", "\ufffd")
-
-
-async def next_due_at(db: Database) -> datetime | None:
-    """When the earliest claimable message becomes due (to sleep exactly until then)."""
-    query = sa.select(sa.func.min(messages.c.claimable_at)).where(
-        messages.c.claimable_at.is_not(None)
-    )
-    async with db.read() as conn:
-        value = (await conn.execute(query)).scalar()
-    # min() keeps the column's type, so the value comes back as an aware UTC datetime.
-    return value if isinstance(value, datetime) else None
 
 
 async def purge_expired(db: Database, *, older_than: datetime, batch: int = 5000) -> int:

@@ -1,7 +1,8 @@
 """The queue's hot statements on PostgreSQL: one statement per batch, over arrays.
 
 Intake inserts a batch of events and of messages with one ``INSERT … SELECT FROM unnest``
-each; a completion batch is one ``UPDATE … FROM unnest``. The claim and the completion run
+each; a completion batch is one statement (``UPDATE … FROM unnest`` and the attempts'
+``INSERT``). The claim and the completion run
 on the pooled asyncpg connection itself (see :meth:`Database.raw_postgres`), so no row goes
 through SQLAlchemy's parameter and result processing. Rows come in as the dicts and tuples
 :mod:`clarion.store.queue` builds, in the column orders it names.
@@ -50,24 +51,33 @@ RETURNING id, event_type, user_id, channel_id, method, recipient, attempt_count,
     payload, content, created_at
 """
 
+# One statement, so no BEGIN/COMMIT trips: the outcomes, the attempts (a message deleted
+# meanwhile by retention gets no attempt row: the insert must not fail), and the notices
+# to other replicas' inbox streams; the number of messages changed.
 _COMPLETE = """
-UPDATE messages AS m
-SET status = c.status, status_reason = c.reason, next_retry_after = c.next_at,
-    claimable_at = c.next_at, leased_until = NULL, lease_id = NULL, sent_at = c.sent_at,
-    updated_at = c.finished_at, attempt_count = m.attempt_count - c.uncount
-FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[],
-            $6::timestamptz[], $7::timestamptz[], $8::int[])
-    AS c(id, lease_id, status, reason, next_at, sent_at, finished_at, uncount)
-WHERE m.id = c.id AND m.lease_id = c.lease_id AND m.status = 'leased'
+WITH done AS (
+    UPDATE messages AS m
+    SET status = c.status, status_reason = c.reason, next_retry_after = c.next_at,
+        claimable_at = c.next_at, leased_until = NULL, lease_id = NULL, sent_at = c.sent_at,
+        updated_at = c.finished_at, attempt_count = m.attempt_count - c.uncount
+    FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[],
+                $6::timestamptz[], $7::timestamptz[], $8::int[])
+        AS c(id, lease_id, status, reason, next_at, sent_at, finished_at, uncount)
+    WHERE m.id = c.id AND m.lease_id = c.lease_id AND m.status = 'leased'
+    RETURNING 1
+), attempts AS (
+    INSERT INTO message_attempts (message_id, attempt, outcome, detail, started_at, finished_at)
+    SELECT a.* FROM unnest($9::uuid[], $10::int[], $11::text[], $12::text[],
+                           $13::timestamptz[], $14::timestamptz[])
+        AS a(message_id, attempt, outcome, detail, s, f)
+    WHERE EXISTS (SELECT 1 FROM messages AS x WHERE x.id = a.message_id)
+), notices AS (
+    SELECT pg_notify($15, u) FROM unnest($16::text[]) AS u
+)
+SELECT (SELECT count(*) FROM done), (SELECT count(*) FROM notices)
 """
 
-# A message deleted meanwhile (retention) gets no attempt row: the insert must not fail.
-_ATTEMPTS = """
-INSERT INTO message_attempts (message_id, attempt, outcome, detail, started_at, finished_at)
-SELECT a.* FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[],
-                       $6::timestamptz[]) AS a(message_id, attempt, outcome, detail, s, f)
-WHERE EXISTS (SELECT 1 FROM messages AS m WHERE m.id = a.message_id)
-"""
+_NEXT_DUE = "SELECT min(claimable_at) FROM messages WHERE claimable_at IS NOT NULL"
 
 
 async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
@@ -114,10 +124,12 @@ async def insert_messages(conn: AsyncConnection, rows: Sequence[dict[str, Any]])
 
 async def claim(
     db: Database, lease_id: uuid.UUID, leased_until: datetime, now: datetime, limit: int
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], datetime | None]:
+    """The claimed rows and, if fewer than ``limit``, when the next message is due."""
     async with db.raw_postgres() as conn:  # one statement: its own transaction
         rows = await conn.fetch(_CLAIM, lease_id, leased_until, now, limit)
-    return [dict(row) for row in rows]
+        next_due = await conn.fetchval(_NEXT_DUE) if len(rows) < limit else None
+    return [dict(row) for row in rows], next_due
 
 
 async def complete(
@@ -126,14 +138,11 @@ async def complete(
     attempts: Sequence[tuple[Any, ...]],
     inbox_users: set[str],
 ) -> int:
-    async with db.raw_postgres() as conn, conn.transaction():
-        status = await conn.execute(_COMPLETE, *map(list, zip(*updates, strict=True)))
-        if attempts:
-            await conn.execute(_ATTEMPTS, *map(list, zip(*attempts, strict=True)))
-        if inbox_users:  # other replicas' inbox streams hear of it on commit
-            await conn.execute(
-                "SELECT pg_notify($1, u) FROM unnest($2::text[]) AS u",
-                INBOX_CHANNEL,
-                list(inbox_users),
-            )
-    return int(status.rsplit(" ", 1)[-1])  # "UPDATE n"
+    """``inbox_users``: their streams, on every replica, hear of it on commit."""
+    updates_by_column = [list(c) for c in zip(*updates, strict=True)]
+    attempts_by_column = [list(c) for c in zip(*attempts, strict=True)] or [[]] * 6
+    async with db.raw_postgres() as conn:
+        changed = await conn.fetchval(
+            _COMPLETE, *updates_by_column, *attempts_by_column, INBOX_CHANNEL, list(inbox_users)
+        )
+    return int(changed)

@@ -50,6 +50,8 @@ SET status = ?, status_reason = ?, next_retry_after = ?, claimable_at = ?, lease
 WHERE id = ? AND lease_id = ? AND status = 'leased'
 """
 
+_NEXT_DUE = "SELECT min(claimable_at) FROM messages WHERE claimable_at IS NOT NULL"
+
 # A message deleted meanwhile (retention) gets no attempt row: the insert must not fail.
 _ATTEMPTS = """
 INSERT INTO message_attempts (message_id, attempt, outcome, detail, started_at, finished_at)
@@ -166,10 +168,17 @@ async def store_new(
 
 async def claim(
     db: Database, lease_id: uuid.UUID, leased_until: datetime, now: datetime, limit: int
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], datetime | None]:
+    """The claimed rows and, if fewer than ``limit``, when the next message is due."""
     until, at = db_time(leased_until), db_time(now)
     params = (lease_id.hex, until, until, at, at, limit)
-    rows = await db.sqlite_transaction(lambda conn: conn.execute(_CLAIM, params).fetchall())
+
+    def work(conn: sqlite3.Connection) -> tuple[list[Any], str | None]:
+        rows = conn.execute(_CLAIM, params).fetchall()
+        due = conn.execute(_NEXT_DUE).fetchone()[0] if len(rows) < limit else None
+        return rows, due
+
+    rows, due = await db.sqlite_transaction(work)
     return [
         {
             "id": uuid.UUID(row[0]),
@@ -184,7 +193,7 @@ async def claim(
             "created_at": _time(row[9]),
         }
         for row in rows
-    ]
+    ], _time(due) if due else None
 
 
 async def complete(

@@ -19,7 +19,8 @@ async def get_setting(db: Database, key: str, default: object = None) -> object:
 
 
 async def put_setting(db: Database, key: str, value: object, *, wake: bool = False) -> None:
-    """Store a setting; ``wake`` also wakes every replica's dispatchers on commit."""
+    """Store a setting; ``wake`` also wakes every replica's dispatchers on commit, which
+    then read the settings again."""
     async with db.begin() as conn:
         updated = await conn.execute(
             settings.update().where(settings.c.key == key).values(value=value)
@@ -27,9 +28,9 @@ async def put_setting(db: Database, key: str, value: object, *, wake: bool = Fal
         if not updated.rowcount:
             await conn.execute(settings.insert().values(key=key, value=value))
         if wake:
-            await db.notify_dispatch(conn)
+            await db.notify_dispatch(conn, settings=True)
     if wake:
-        db.wake_local()
+        db.wake_local(settings=True)
 
 
 async def is_paused(db: Database) -> bool:
