@@ -224,8 +224,11 @@ async def _lock_keys(conn: AsyncConnection, idents: Sequence[tuple[str, str]]) -
         int.from_bytes(hashlib.sha256(f"{scope}:{key}".encode()).digest()[:8], "big") - (1 << 63)
         for scope, key in idents
     ]
-    for digest in sorted(digests):
-        await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": digest})
+    # In one statement, taken in the array's (sorted) order.
+    await conn.execute(
+        sa.text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:ks AS bigint[])) AS k"),
+        {"ks": sorted(digests)},
+    )
 
 
 async def _remembered(
