@@ -28,6 +28,7 @@ from clarion.queue.retry import RetryPolicy
 from clarion.queue.senders import SenderRegistry
 from clarion.render.email import Brand
 from clarion.secrets import SecretBox, load_keys
+from clarion.store.config_cache import ConfigCache
 from clarion.store.db import Database
 from clarion.store.event_types import sync_builtin_event_types
 from clarion.store.migrate import migrate
@@ -56,7 +57,8 @@ class Service:
         self.intake_config = IntakeConfig(
             default_method=settings.method, access_url=settings.resolved_access_url
         )
-        self.single_events = SingleEvents(self.db, self.intake_config)
+        self.config_cache = ConfigCache(self.db)
+        self.single_events = SingleEvents(self.db, self.intake_config, self.config_cache)
         self.http = HttpClient(
             timeout=settings.dispatch_timeout.total_seconds(),
             allow_private=settings.allow_private_destinations,

@@ -115,21 +115,21 @@ async def test_a_replica_hears_that_another_one_paused_delivery(
     await replica.start()
     try:
         await asyncio.sleep(0.2)
-        before = replica.db.settings_generation
+        before = replica.db.config_generation
         await intake.create_user("ann@example.com")
         await intake.post_deleted()
         await asyncio.sleep(0.3)
         if replica.db.is_postgres:  # SQLite's change counter cannot tell what changed
-            assert replica.db.settings_generation == before
+            assert replica.db.config_generation == before
         status, _ = await intake.call(
             "PUT", "/api/v1/notifications/settings", json={"paused": True}
         )
         assert status == 200
         for _ in range(100):
-            if replica.db.settings_generation != before:
+            if replica.db.config_generation != before:
                 break
             await asyncio.sleep(0.02)
-        assert replica.db.settings_generation != before
+        assert replica.db.config_generation != before
     finally:
         await replica.stop()
 

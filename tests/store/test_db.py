@@ -1,5 +1,6 @@
 """SQLite's one writer: reads never wait for it, a transaction holds it only while SQLite
-works, and a commit by another process wakes this one's dispatcher."""
+works, and a commit by another process wakes this one's dispatcher. On both engines, a
+transaction cut off by cancellation ends cancelled."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from clarion.store.db import SQLITE_CHANGE_POLL, Database
+from clarion.store.db import SQLITE_CHANGE_POLL, Database, config_changed
 
 
 @pytest.fixture
@@ -110,5 +111,32 @@ async def test_a_commit_by_another_process_wakes_the_dispatcher(sqlite_file: Pat
         await asyncio.to_thread(_write, sqlite_file)
         async with asyncio.timeout(2):
             await db.wakeup.wait()
+    finally:
+        await db.close()
+
+
+async def test_a_transaction_cut_off_mid_statement_ends_cancelled(db_url: str) -> None:
+    """Not with another error: housekeeping catches Exception and goes on, so a cancellation
+    turned into one left a task that could not be stopped."""
+    db = Database(db_url)
+    slow = (
+        "SELECT pg_sleep(5)"
+        if db.is_postgres
+        else "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000)"
+        " SELECT count(*) FROM c"
+    )
+
+    async def work() -> None:
+        async with db.begin() as conn:
+            await config_changed(conn)
+            await conn.execute(sa.text(slow))
+
+    try:
+        task = asyncio.create_task(work())
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert db.config_generation == 0  # rolled back: nothing changed
     finally:
         await db.close()

@@ -35,6 +35,7 @@ from clarion.intake.events import (
     plan_each,
     store_plan,
 )
+from clarion.store.config_cache import ConfigCache
 from clarion.store.db import Database
 from clarion.store.tables import idempotency_keys
 
@@ -67,9 +68,17 @@ class _Request:
 class SingleEvents:
     """Takes events one at a time; stores them in groups, one group at a time."""
 
-    def __init__(self, db: Database, config: IntakeConfig, *, max_group: int = MAX_GROUP):
+    def __init__(
+        self,
+        db: Database,
+        config: IntakeConfig,
+        cache: ConfigCache | None = None,
+        *,
+        max_group: int = MAX_GROUP,
+    ):
         self.db = db
         self.config = config
+        self.cache = cache
         self.max_group = max_group
         self._waiting: list[_Request] = []
         self._task: asyncio.Task[None] | None = None
@@ -174,7 +183,8 @@ class SingleEvents:
     ) -> dict[_Request, Plan | IntakeError]:
         if not requests:
             return {}
-        plans = await plan_each(conn, [(r.event, r.created_by) for r in requests], self.config)
+        batch = [(r.event, r.created_by) for r in requests]
+        plans = await plan_each(conn, batch, self.config, cache=self.cache)
         return dict(zip(requests, plans, strict=True))
 
     async def _write(

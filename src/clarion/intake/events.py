@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clarion.ids import new_id
 from clarion.intake.lookups import Lookups
 from clarion.render import RenderContext, TemplateError, render_event
+from clarion.store.config_cache import ConfigCache
 from clarion.store.db import Database
 from clarion.store.event_types import EventType
 from clarion.store.queue import insert_events, insert_messages, new_message_row, store_new
@@ -168,13 +169,14 @@ async def plan_events(
     *,
     created_by: uuid.UUID | None = None,
     indexed: bool = True,
+    cache: ConfigCache | None = None,
 ) -> Plan:
     """Validate and render ``batch``, reading through ``conn`` and writing nothing.
 
     An invalid event raises IntakeError naming it (``events[3].type: …`` when ``indexed``).
     Lookups are shared by the whole batch.
     """
-    lookups = Lookups(conn)
+    lookups = Lookups(conn, cache)
     await lookups.preload(batch)
     now = datetime.now(UTC)
     plan = Plan()
@@ -191,10 +193,12 @@ async def plan_each(
     conn: AsyncConnection,
     batch: Sequence[tuple[EventInput, uuid.UUID | None]],
     config: IntakeConfig,
+    *,
+    cache: ConfigCache | None = None,
 ) -> list[Plan | IntakeError]:
     """Plan each ``(event, created_by)`` on its own, sharing the lookups: an invalid event is
     its own IntakeError, and the others are planned all the same."""
-    lookups = Lookups(conn)
+    lookups = Lookups(conn, cache)
     await lookups.preload([event for event, _ in batch])
     now = datetime.now(UTC)
     plans: list[Plan | IntakeError] = []

@@ -170,11 +170,11 @@ class Dispatcher:
             await self._sleep(self._idle_timeout(claim.next_due))
 
     async def _paused(self) -> bool:
-        """The kill switch, read again when a setting changed (here or, by NOTIFY or the
+        """The kill switch, read again when configuration changed (here or, by NOTIFY or the
         SQLite file's change counter, elsewhere) or after PAUSE_RECHECK; not for every new
         message, which would cost a query a wake-up."""
         clock = time.monotonic()
-        generation = self.db.settings_generation
+        generation = self.db.config_generation
         if generation != self._settings_seen or clock - self._paused_read_at >= PAUSE_RECHECK:
             self._settings_seen = generation
             self._paused_value = await is_paused(self.db)

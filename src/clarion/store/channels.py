@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clarion.secrets import SecretBox, SecretsError
+from clarion.store.db import config_changed
 from clarion.store.tables import channels
 
 
@@ -79,6 +80,7 @@ async def create_channel(
             updated_at=now,
         )
     )
+    await config_changed(conn)
     found = await get_channel(conn, box, channel_id)
     assert found is not None
     return found
@@ -153,11 +155,13 @@ async def update_channel(
     )
     if not result.rowcount:
         return None
+    await config_changed(conn)
     return await get_channel(conn, box, channel_id)
 
 
 async def delete_channel(conn: AsyncConnection, channel_id: uuid.UUID) -> bool:
     result = await conn.execute(channels.delete().where(channels.c.id == channel_id))
+    await config_changed(conn)
     return bool(result.rowcount)
 
 
@@ -168,4 +172,6 @@ async def disable_gone_channel(conn: AsyncConnection, channel_id: uuid.UUID, rea
         .where(channels.c.id == channel_id, channels.c.enabled.is_(True))
         .values(enabled=False, disabled_reason=reason, updated_at=datetime.now(UTC))
     )
+    if result.rowcount:
+        await config_changed(conn)
     return bool(result.rowcount)

@@ -22,7 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from clarion import encoding
 
 DISPATCH_CHANNEL = "clarion_dispatch"
-SETTINGS_CHANGED = "settings"  # the payload of a DISPATCH_CHANNEL notice for a setting
+# The payload of a DISPATCH_CHANNEL notice for a change to shared configuration.
+CONFIG_CHANGED = "config"
+# Marks a connection whose transaction changed shared configuration (see config_changed).
+_CONFIG_CHANGED = "clarion_config_changed"
 # How often a process on SQLite looks for commits by other processes (which wake its
 # dispatcher, as NOTIFY does on PostgreSQL).
 SQLITE_CHANGE_POLL = 0.05
@@ -42,6 +45,17 @@ def async_url(database_url: str) -> URL:
     raise ValueError(
         f"unsupported database URL scheme {url.drivername!r}: use sqlite:///path or postgresql://…"
     )
+
+
+async def config_changed(conn: AsyncConnection) -> None:
+    """In a :meth:`Database.begin` transaction that changes shared configuration (settings,
+    event types, channels): once it commits, every process drops what it read of it and its
+    dispatchers wake (PostgreSQL: a NOTIFY; SQLite: other processes see the file change)."""
+    conn.info[_CONFIG_CHANGED] = True
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            sa.text("SELECT pg_notify(:c, :p)"), {"c": DISPATCH_CHANNEL, "p": CONFIG_CHANGED}
+        )
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -132,9 +146,9 @@ class Database:
         # instead of polling SQLite's lock with sleeps (busy_timeout).
         self._write_lock = asyncio.Lock()
         self.wakeup = asyncio.Event()
-        # Counts the changes to shared settings (the kill switch) heard of, here or from
-        # other processes: a dispatcher reads the settings again when it moves.
-        self.settings_generation = 0
+        # Counts the changes to shared configuration (settings, event types, channels)
+        # heard of, here or from other processes: what was read of it before is stale.
+        self.config_generation = 0
         self._inbox_listeners: set[asyncio.Queue[str]] = set()
         self._listener: Any = None
         self._watcher: asyncio.Task[None] | None = None
@@ -150,12 +164,22 @@ class Database:
         On SQLite it holds the database's one write lock throughout: keep it short, and do
         the reading and rendering that comes before the writes in :meth:`read`.
         """
-        if self.is_postgres:
-            async with self.engine.begin() as conn:
+        changed = False
+        async with contextlib.AsyncExitStack() as stack:
+            if not self.is_postgres:
+                await stack.enter_async_context(self._write_lock)
+            conn = await stack.enter_async_context(self.engine.begin())
+            try:
                 yield conn
-        else:
-            async with self._write_lock, self.engine.begin() as conn:
-                yield conn
+            except BaseException:
+                # Rolled back: nothing changed. A connection cut off mid-statement (a
+                # cancelled task) cannot show its info; the error in hand must propagate.
+                with contextlib.suppress(Exception):
+                    conn.info.pop(_CONFIG_CHANGED, None)
+                raise
+            changed = conn.info.pop(_CONFIG_CHANGED, False)
+        if changed:  # committed: here at once, elsewhere by NOTIFY or the file's counter
+            self.wake_local(config=True)
 
     async def sqlite_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` as one write transaction in a single trip to the SQLite connection's
@@ -189,18 +213,15 @@ class Database:
         async with self.read() as conn:
             await conn.execute(sa.text("SELECT 1"))
 
-    async def notify_dispatch(self, conn: AsyncConnection, *, settings: bool = False) -> None:
-        """Inside the enqueuing transaction: wake dispatchers of other replicas on commit;
-        ``settings``: tell them a shared setting changed, too."""
+    async def notify_dispatch(self, conn: AsyncConnection) -> None:
+        """Inside the enqueuing transaction: wake dispatchers of other replicas on commit."""
         if self.is_postgres:
-            await conn.execute(
-                sa.text("SELECT pg_notify(:c, :p)"),
-                {"c": DISPATCH_CHANNEL, "p": SETTINGS_CHANGED if settings else ""},
-            )
+            await conn.execute(sa.text("SELECT pg_notify(:c, '')"), {"c": DISPATCH_CHANNEL})
 
-    def wake_local(self, *, settings: bool = False) -> None:
-        if settings:
-            self.settings_generation += 1
+    def wake_local(self, *, config: bool = False) -> None:
+        """Wake this process's dispatcher; ``config``: shared configuration changed."""
+        if config:
+            self.config_generation += 1
         self.wakeup.set()
 
     async def notify_inbox(self, conn: AsyncConnection, user_ids: set[str]) -> None:
@@ -238,7 +259,7 @@ class Database:
         conn = await asyncpg.connect(dsn)
 
         def on_dispatch(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
-            self.wake_local(settings=payload == SETTINGS_CHANGED)
+            self.wake_local(config=payload == CONFIG_CHANGED)
 
         def on_inbox(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
             self.publish_inbox_local({payload})
@@ -259,8 +280,8 @@ class Database:
                     # Changes when any other connection, of any process, has committed.
                     version = conn.execute("PRAGMA data_version").fetchone()[0]
                     if seen is not None and version != seen:
-                        # Which table changed is unknown: a setting may have.
-                        self.wake_local(settings=True)
+                        # Which table changed is unknown: configuration may have.
+                        self.wake_local(config=True)
                     seen = version
                 await asyncio.sleep(SQLITE_CHANGE_POLL)
         finally:

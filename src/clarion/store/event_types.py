@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clarion.store.db import Database
+from clarion.store.db import Database, config_changed
 from clarion.store.migrate import lock_schema
 from clarion.store.tables import event_types
 
@@ -108,6 +108,7 @@ async def sync_builtin_event_types(db: Database, catalog: Iterable[EventTypeDefi
                         key=spec.key, enabled=True, method=None, created_at=now, **values
                     )
                 )
+        await config_changed(conn)  # other replicas may run the templates of an older release
 
 
 async def get_event_type(conn: AsyncConnection, key: str) -> EventType | None:
@@ -128,6 +129,26 @@ async def list_event_types(conn: AsyncConnection) -> list[EventType]:
     return [_event_type(r) for r in (await conn.execute(query)).all()]
 
 
+async def create_event_type(conn: AsyncConnection, key: str, **values: Any) -> EventType:
+    """A custom event type (IntegrityError if ``key`` is taken)."""
+    now = datetime.now(UTC)
+    await conn.execute(
+        event_types.insert().values(
+            key=key,
+            id=uuid.uuid4(),
+            enabled=True,
+            kind="custom",
+            created_at=now,
+            updated_at=now,
+            **values,
+        )
+    )
+    await config_changed(conn)
+    created = await get_event_type(conn, key)
+    assert created is not None
+    return created
+
+
 async def update_event_type(conn: AsyncConnection, key: str, **changes: Any) -> EventType | None:
     changes["updated_at"] = datetime.now(UTC)
     result = await conn.execute(
@@ -135,4 +156,10 @@ async def update_event_type(conn: AsyncConnection, key: str, **changes: Any) -> 
     )
     if not result.rowcount:
         return None
+    await config_changed(conn)
     return await get_event_type(conn, key)
+
+
+async def delete_event_type(conn: AsyncConnection, key: str) -> None:
+    await conn.execute(event_types.delete().where(event_types.c.key == key))
+    await config_changed(conn)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from clarion.store.db import Database
+from clarion.store.db import Database, config_changed
 from clarion.store.tables import settings
 
 PAUSED = "notifications_paused"
@@ -18,19 +18,15 @@ async def get_setting(db: Database, key: str, default: object = None) -> object:
     return default if value is None else value
 
 
-async def put_setting(db: Database, key: str, value: object, *, wake: bool = False) -> None:
-    """Store a setting; ``wake`` also wakes every replica's dispatchers on commit, which
-    then read the settings again."""
+async def put_setting(db: Database, key: str, value: object) -> None:
+    """Store a setting; on commit every replica's dispatchers wake and read it again."""
     async with db.begin() as conn:
         updated = await conn.execute(
             settings.update().where(settings.c.key == key).values(value=value)
         )
         if not updated.rowcount:
             await conn.execute(settings.insert().values(key=key, value=value))
-        if wake:
-            await db.notify_dispatch(conn, settings=True)
-    if wake:
-        db.wake_local(settings=True)
+        await config_changed(conn)
 
 
 async def is_paused(db: Database) -> bool:
@@ -39,4 +35,4 @@ async def is_paused(db: Database) -> bool:
 
 async def set_paused(db: Database, paused: bool) -> None:
     # Either way every replica's dispatcher wakes: to resume, or to hand back what it holds.
-    await put_setting(db, PAUSED, paused, wake=True)
+    await put_setting(db, PAUSED, paused)

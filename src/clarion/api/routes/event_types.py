@@ -3,8 +3,6 @@ admins' custom types (created, replaced and deleted here, validated like built-i
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response
@@ -14,7 +12,6 @@ from clarion.api.deps import AdminDep, PrincipalDep, ServiceDep
 from clarion.api.schemas import EventTypeCreate, EventTypeReplace, EventTypeUpdate
 from clarion.render import TemplateError, validate_templates
 from clarion.store import event_types as store
-from clarion.store.tables import event_types as table
 
 router = APIRouter(prefix="/api/v1/event-types", tags=["event types"])
 
@@ -66,25 +63,13 @@ async def create_type(
     body: EventTypeCreate, service: ServiceDep, principal: AdminDep
 ) -> dict[str, Any]:
     _validate(body)
-    now = datetime.now(UTC)
-    values = body.model_dump()
+    values = body.model_dump(exclude={"key"})
     values["actions"] = [a.model_dump() for a in body.actions]
     try:
         async with service.db.begin() as conn:
-            await conn.execute(
-                table.insert().values(
-                    id=uuid.uuid4(),
-                    enabled=True,
-                    kind="custom",
-                    created_at=now,
-                    updated_at=now,
-                    **values,
-                )
-            )
-            created = await store.get_event_type(conn, body.key)
+            created = await store.create_event_type(conn, body.key, **values)
     except IntegrityError:
         raise HTTPException(409, f"event type {body.key!r} already exists") from None
-    assert created is not None
     return _with_effective_method(created, service.settings.method)
 
 
@@ -129,5 +114,5 @@ async def delete_type(key: str, service: ServiceDep, principal: AdminDep) -> Res
             raise HTTPException(404, f"no event type {key!r}")
         if current.kind != "custom":
             raise HTTPException(409, f"{key!r} is built in; disable it instead (enabled: false)")
-        await conn.execute(table.delete().where(table.c.key == key))
+        await store.delete_event_type(conn, key)
     return Response(status_code=204)

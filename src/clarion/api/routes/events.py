@@ -44,6 +44,7 @@ async def post_events(body: EventBatchIn, service: ServiceDep, principal: AdminD
             [_input(event) for event in body.events],
             service.intake_config,
             created_by=principal.user.id if principal.user else None,
+            cache=service.config_cache,
         )
     results = await commit_plan(service.db, plan)
     # Plain strings only: encoded directly (FastAPI's generic encoder is slow on big batches).
