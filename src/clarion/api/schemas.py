@@ -92,6 +92,11 @@ class EventIn(Body):
 class EventBatchIn(Body):
     events: list[EventIn] = Field(min_length=1, max_length=1000)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return value  # each event looks at itself: walking the batch too doubled the cost
+
 
 class EventTypeUpdate(Body):
     enabled: bool | None = None
