@@ -91,7 +91,7 @@ class Dispatcher:
         self._low_water = max(batch_size // 2, 1)
         self._paused_value = False
         self._paused_read_at = -PAUSE_RECHECK
-        self._settings_seen = -1
+        self._config_seen = -1
         self._completions: list[tuple[Completion, ClaimedMessage]] = []
         self._completions_ready = asyncio.Event()
         self._completer_closing = False
@@ -175,8 +175,8 @@ class Dispatcher:
         message, which would cost a query a wake-up."""
         clock = time.monotonic()
         generation = self.db.config_generation
-        if generation != self._settings_seen or clock - self._paused_read_at >= PAUSE_RECHECK:
-            self._settings_seen = generation
+        if generation != self._config_seen or clock - self._paused_read_at >= PAUSE_RECHECK:
+            self._config_seen = generation
             self._paused_value = await is_paused(self.db)
             self._paused_read_at = clock
         return self._paused_value

@@ -164,7 +164,6 @@ class Database:
         On SQLite it holds the database's one write lock throughout: keep it short, and do
         the reading and rendering that comes before the writes in :meth:`read`.
         """
-        changed = False
         async with contextlib.AsyncExitStack() as stack:
             if not self.is_postgres:
                 await stack.enter_async_context(self._write_lock)
