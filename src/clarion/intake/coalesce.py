@@ -72,7 +72,7 @@ class SingleEvents:
         self,
         db: Database,
         config: IntakeConfig,
-        cache: ConfigCache | None = None,
+        cache: ConfigCache,
         *,
         max_group: int = MAX_GROUP,
     ):
@@ -184,7 +184,7 @@ class SingleEvents:
         if not requests:
             return {}
         batch = [(r.event, r.created_by) for r in requests]
-        plans = await plan_each(conn, batch, self.config, cache=self.cache)
+        plans = await plan_each(conn, batch, self.config, self.cache)
         return dict(zip(requests, plans, strict=True))
 
     async def _write(

@@ -152,12 +152,13 @@ async def enqueue_event(
     conn: AsyncConnection,
     event: EventInput,
     config: IntakeConfig,
+    cache: ConfigCache,
     *,
     created_by: uuid.UUID | None = None,
 ) -> EnqueueResult:
     """Validate ``event``, store it and one message per recipient in the caller's
     transaction; return what was queued."""
-    plan = await plan_events(conn, [event], config, created_by=created_by, indexed=False)
+    plan = await plan_events(conn, [event], config, cache, created_by=created_by, indexed=False)
     [result] = await store_plan(conn, plan)
     return result
 
@@ -166,35 +167,32 @@ async def plan_events(
     conn: AsyncConnection,
     batch: Sequence[EventInput],
     config: IntakeConfig,
+    cache: ConfigCache,
     *,
     created_by: uuid.UUID | None = None,
     indexed: bool = True,
-    cache: ConfigCache | None = None,
 ) -> Plan:
     """Validate and render ``batch``, reading through ``conn`` and writing nothing.
 
-    An invalid event raises IntakeError naming it (``events[3].type: …`` when ``indexed``).
-    Lookups are shared by the whole batch.
+    The first invalid event raises its IntakeError (``events[3].type: …`` when ``indexed``).
     """
-    lookups = Lookups(conn, cache)
-    await lookups.preload(batch)
-    now = datetime.now(UTC)
-    plan = Plan()
-    for index, event in enumerate(batch):
-        prefix = f"events[{index}]." if indexed else ""
-        event_row, rows = await _plan(lookups, event, config, prefix, now, created_by)
-        plan.event_rows.append(event_row)
-        plan.message_rows += rows
-        plan.owners += [index] * len(rows)
-    return plan
+    items = [(event, created_by) for event in batch]
+    plans = await plan_each(conn, items, config, cache, indexed=indexed)
+    valid = []
+    for plan in plans:
+        if isinstance(plan, IntakeError):
+            raise plan
+        valid.append(plan)
+    return merge_plans(valid)
 
 
 async def plan_each(
     conn: AsyncConnection,
     batch: Sequence[tuple[EventInput, uuid.UUID | None]],
     config: IntakeConfig,
+    cache: ConfigCache,
     *,
-    cache: ConfigCache | None = None,
+    indexed: bool = False,
 ) -> list[Plan | IntakeError]:
     """Plan each ``(event, created_by)`` on its own, sharing the lookups: an invalid event is
     its own IntakeError, and the others are planned all the same."""
@@ -202,9 +200,10 @@ async def plan_each(
     await lookups.preload([event for event, _ in batch])
     now = datetime.now(UTC)
     plans: list[Plan | IntakeError] = []
-    for event, created_by in batch:
+    for index, (event, created_by) in enumerate(batch):
+        prefix = f"events[{index}]." if indexed else ""
         try:
-            event_row, rows = await _plan(lookups, event, config, "", now, created_by)
+            event_row, rows = await _plan(lookups, event, config, prefix, now, created_by)
         except IntakeError as exc:
             plans.append(exc)
         else:

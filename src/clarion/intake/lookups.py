@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clarion.store.channels import ChannelRef, enabled_channels
-from clarion.store.event_types import EventType, get_event_types
+from clarion.store.channels import ChannelRef
+from clarion.store.event_types import EventType
 from clarion.store.tables import preferences, users
 from clarion.store.users import User, active_users_with_roles, normalize_email, user_from_row
 
@@ -33,9 +33,10 @@ class EventRefs(Protocol):
 
 
 class Lookups:
-    """``cache``: event types and channels kept between requests (see ConfigCache)."""
+    """Users, roles and preferences per transaction; event types and channels from
+    ``cache``, kept between requests."""
 
-    def __init__(self, conn: AsyncConnection, cache: ConfigCache | None = None):
+    def __init__(self, conn: AsyncConnection, cache: ConfigCache):
         self.conn = conn
         self.cache = cache
         self.types: dict[str, EventType] = {}
@@ -46,7 +47,7 @@ class Lookups:
         self._prefs: dict[tuple[uuid.UUID, str], bool | None] = {}
 
     async def preload(self, events: Sequence[EventRefs]) -> None:
-        self.types.update(await self._event_types({e.type for e in events}))
+        self.types.update(await self.cache.event_types(self.conn, {e.type for e in events}))
         ids = {e.user_id for e in events if e.user_id} | {
             t for e in events for t in e.targets or ()
         }
@@ -65,14 +66,9 @@ class Lookups:
         self._by_id[user.id] = user
         self._by_email[user.email] = user
 
-    async def _event_types(self, keys: set[str]) -> dict[str, EventType]:
-        if self.cache is not None:
-            return await self.cache.event_types(self.conn, keys)
-        return await get_event_types(self.conn, keys)
-
     async def event_type(self, key: str) -> EventType | None:
         if key not in self.types:
-            self.types.update(await self._event_types({key}))
+            self.types.update(await self.cache.event_types(self.conn, {key}))
         return self.types.get(key)
 
     async def user_by_id(self, user_id: uuid.UUID) -> User | None:
@@ -97,10 +93,7 @@ class Lookups:
 
     async def subscribed_channels(self, event_type: str) -> list[ChannelRef]:
         if self._channels is None:
-            if self.cache is not None:
-                self._channels = await self.cache.enabled_channels(self.conn)
-            else:
-                self._channels = await enabled_channels(self.conn)
+            self._channels = await self.cache.enabled_channels(self.conn)
         return [ref for ref, events in self._channels if event_type in events]
 
     async def preferences(

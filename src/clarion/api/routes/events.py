@@ -43,8 +43,8 @@ async def post_events(body: EventBatchIn, service: ServiceDep, principal: AdminD
             conn,
             [_input(event) for event in body.events],
             service.intake_config,
+            service.config_cache,
             created_by=principal.user.id if principal.user else None,
-            cache=service.config_cache,
         )
     results = await commit_plan(service.db, plan)
     # Plain strings only: encoded directly (FastAPI's generic encoder is slow on big batches).

@@ -36,6 +36,7 @@ async def send_test(service: ServiceDep, principal: PrincipalDep) -> dict[str, A
             conn,
             EventInput(type="test_notification", user_id=user.id),
             service.intake_config,
+            service.config_cache,
             created_by=user.id,
         )
         await service.db.notify_dispatch(conn)

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clarion.api.deps import AdminDep, Principal, PrincipalDep, ServiceDep
 from clarion.api.jsonable import json_row
 from clarion.api.schemas import Preferences, TokenCreate, UserCreate, UserPatch
-from clarion.intake.events import EventInput, IntakeConfig, enqueue_event
+from clarion.intake.events import EventInput, enqueue_event
+from clarion.service import Service
 from clarion.store import users as store
 from clarion.store.event_types import list_event_types
 
@@ -26,7 +27,7 @@ def _initiator(principal: Principal) -> str:
 
 async def _emit_user_event(
     conn: AsyncConnection,
-    config: IntakeConfig,
+    service: Service,
     principal: Principal,
     event_type: str,
     user: store.User,
@@ -39,7 +40,8 @@ async def _emit_user_event(
     await enqueue_event(
         conn,
         EventInput(type=event_type, user_id=user.id, labels=labels, data=data),
-        config,
+        service.intake_config,
+        service.config_cache,
         created_by=principal.user.id if principal.user else None,
     )
 
@@ -69,7 +71,7 @@ async def create_user(body: UserCreate, service: ServiceDep, principal: AdminDep
                 conn, email=body.email, username=username, name=body.name, roles=body.roles
             )
             await _emit_user_event(
-                conn, service.intake_config, principal, "user_account_created", user, "created"
+                conn, service, principal, "user_account_created", user, "created"
             )
     except IntegrityError:
         raise HTTPException(
@@ -111,9 +113,8 @@ async def update_user(
         updated = await store.update_user(conn, user.id, **changes)
         if body.status and body.status != user.status:
             verb = "suspended" if body.status == "suspended" else "activated"
-            config = service.intake_config
-            await _emit_user_event(conn, config, principal, f"user_account_{verb}", updated, verb)
-            await _emit_user_event(conn, config, principal, f"your_account_{verb}", updated, verb)
+            await _emit_user_event(conn, service, principal, f"user_account_{verb}", updated, verb)
+            await _emit_user_event(conn, service, principal, f"your_account_{verb}", updated, verb)
     return updated.to_dict()
 
 
@@ -124,7 +125,7 @@ async def delete_user(ref: str, service: ServiceDep, principal: AdminDep) -> Res
         if user.status != "deleted":
             deleted = await store.update_user(conn, user.id, status="deleted")
             await _emit_user_event(
-                conn, service.intake_config, principal, "user_account_deleted", deleted, "deleted"
+                conn, service, principal, "user_account_deleted", deleted, "deleted"
             )
     return Response(status_code=204)
 
