@@ -118,6 +118,12 @@ async def test_batch_is_all_or_nothing(start_server) -> None:
     )
     assert status == 422 and answer["detail"].startswith("events[1].type")
     assert await _count(running) == before
+    poisoned = {**good, "labels": {**good["labels"], "reason": "r\u0000"}}
+    status, answer = await running.call(
+        "POST", "/api/v1/events/batch", json={"events": [good, poisoned]}
+    )
+    assert status == 422 and answer["detail"].startswith("events[1].labels.reason"), answer
+    assert await _count(running) == before
     status, answer = await running.call(
         "POST", "/api/v1/events/batch", json={"events": [good, good]}
     )

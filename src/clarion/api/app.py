@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from clarion import __version__
+from clarion.api.deps import refuse_nul
 from clarion.api.errors import install_error_handlers
 from clarion.api.routes import (
     channels,
@@ -39,6 +40,7 @@ def create_app(service: Service) -> FastAPI:
         version=__version__,
         description="Self-hosted notification service: events in, durable delivery out.",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul)],
     )
     app.state.service = service
     install_error_handlers(app)
