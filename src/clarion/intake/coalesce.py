@@ -29,7 +29,6 @@ from clarion import encoding
 from clarion.intake.events import (
     EventInput,
     IntakeConfig,
-    IntakeError,
     Plan,
     merge_plans,
     plan_each,
@@ -154,23 +153,21 @@ class SingleEvents:
             async with db.begin() as conn:
                 await _lock_keys(conn, list(leaders))
                 outcomes = await _remembered(conn, todo, forget_expired=True)
-                planned = await self._plan(conn, [r for r in todo if r not in outcomes])
-                outcomes |= await self._write(conn, planned)
+                valid, refused = await self._plan(conn, [r for r in todo if r not in outcomes])
+                outcomes |= refused | await self._write(conn, valid)
         else:
             # SQLite: read and render before taking its one write lock.
             async with db.read() as conn:
                 outcomes = await _remembered(conn, todo, forget_expired=False)
-                planned = await self._plan(conn, [r for r in todo if r not in outcomes])
-            outcomes |= {r: p for r, p in planned.items() if isinstance(p, IntakeError)}
-            valid = [r for r, p in planned.items() if isinstance(p, Plan)]
+                valid, refused = await self._plan(conn, [r for r in todo if r not in outcomes])
+            outcomes |= refused
             if valid:
                 async with db.begin() as conn:
                     # Another process may have stored one of these keys meanwhile.
-                    stored = await _remembered(conn, valid, forget_expired=True)
-                    outcomes |= stored
-                    planned = {r: planned[r] for r in valid if r not in stored}
-                    outcomes |= await self._write(conn, planned)
-        if any(isinstance(p, Plan) for p in planned.values()):
+                    stored = await _remembered(conn, list(valid), forget_expired=True)
+                    valid = {r: p for r, p in valid.items() if r not in stored}
+                    outcomes |= stored | await self._write(conn, valid)
+        if valid:
             db.wake_local()
         for request in group:
             if request not in outcomes:
@@ -180,27 +177,30 @@ class SingleEvents:
 
     async def _plan(
         self, conn: AsyncConnection, requests: list[_Request]
-    ) -> dict[_Request, Plan | IntakeError]:
-        if not requests:
-            return {}
+    ) -> tuple[dict[_Request, Plan], dict[_Request, Outcome]]:
+        """The requests' plans, and the IntakeErrors of those refused."""
         batch = [(r.event, r.created_by) for r in requests]
-        plans = await plan_each(conn, batch, self.config, self.cache)
-        return dict(zip(requests, plans, strict=True))
+        plans = await plan_each(conn, batch, self.config, self.cache) if batch else []
+        valid: dict[_Request, Plan] = {}
+        refused: dict[_Request, Outcome] = {}
+        for request, plan in zip(requests, plans, strict=True):
+            if isinstance(plan, Plan):
+                valid[request] = plan
+            else:
+                refused[request] = plan
+        return valid, refused
 
     async def _write(
-        self, conn: AsyncConnection, planned: dict[_Request, Plan | IntakeError]
+        self, conn: AsyncConnection, valid: dict[_Request, Plan]
     ) -> dict[_Request, Outcome]:
-        """Store the valid plans, and the answers of those with a key; every outcome."""
-        outcomes: dict[_Request, Outcome] = {
-            r: p for r, p in planned.items() if isinstance(p, IntakeError)
-        }
-        valid = [(r, p) for r, p in planned.items() if isinstance(p, Plan)]
+        """Store the plans, and the answers of those with a key; their answers."""
         if not valid:
-            return outcomes
-        results = await store_plan(conn, merge_plans([p for _, p in valid]))
+            return {}
+        results = await store_plan(conn, merge_plans(list(valid.values())))
         now = datetime.now(UTC)
+        outcomes: dict[_Request, Outcome] = {}
         remember = []
-        for (request, _), result in zip(valid, results, strict=True):
+        for request, result in zip(valid, results, strict=True):
             body = encoding.dumps_text(result.to_dict())
             outcomes[request] = (202, body)
             if request.key:
