@@ -43,9 +43,13 @@ class Trusted(str):
 @pass_context  # also stops Jinja from finalizing constants once, at compile time
 def hold(context: Context, value: Any) -> str:
     """Jinja ``finalize`` hook: keep ``value`` aside and print its placeholder."""
+    return keep(context[VALUES_KEY], value)
+
+
+def keep(values: list[str], value: Any) -> str:
+    """Put ``value`` in ``values`` and return its placeholder (helpers print as they are)."""
     if isinstance(value, Trusted):
         return str(value)
-    values: list[str] = context[VALUES_KEY]
     text = "" if value is None else str(value)
     if "\ue000" in text:  # built from printed values (e.g. {% set %}): data as a whole
         text = _PLACEHOLDER.sub(lambda m: _value_at(values, m), text)
