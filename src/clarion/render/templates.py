@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import jinja2
-from jinja2 import StrictUndefined, meta, nodes
+from jinja2 import StrictUndefined, meta
 from jinja2.sandbox import SandboxedEnvironment
 
+from clarion.render.direct import Finalize, Renderer, compile_direct
 from clarion.render.values import (
     VALUES_KEY,
     Trusted,
@@ -194,12 +195,8 @@ def _environment(finalize: Any) -> SandboxedEnvironment:
 _MARKDOWN_ENV = _environment(hold)
 _URL_ENV = _environment(_url_value)
 _PLAIN_ENV = _environment(_as_text)
-_Variables = Mapping[str, Any]
-# A part's renderer: its variables in, its text out.
-_Renderer = Callable[[_Variables], str]
-# Each kind's ``finalize`` as the direct renderer calls it: (variables, value).
-_Finalize = Callable[[_Variables, Any], str]
-_FINALIZE: dict[str, _Finalize] = {
+# Each kind's ``finalize`` as a direct renderer calls it: (variables, value).
+_FINALIZE: dict[str, Finalize] = {
     "markdown": lambda variables, value: keep(variables[VALUES_KEY], value),
     "url": lambda _, value: _url_value(value),
     "plain": lambda _, value: _as_text(value),
@@ -207,11 +204,10 @@ _FINALIZE: dict[str, _Finalize] = {
 
 
 @functools.lru_cache(maxsize=2048)
-def _compile(kind: str, source: str) -> _Renderer:
+def _compile(kind: str, source: str) -> Renderer:
     env = {"markdown": _MARKDOWN_ENV, "url": _URL_ENV, "plain": _PLAIN_ENV}[kind]
-    return _direct(env.parse(source), _FINALIZE[kind]) or functools.partial(
-        _run, env.from_string(source)
-    )
+    direct = compile_direct(env.parse(source), env, VARIABLES, _FINALIZE[kind])
+    return direct or functools.partial(_run, env.from_string(source))
 
 
 # The environments' globals (range, dict, namespace, …), merged into each render's variables
@@ -224,159 +220,6 @@ def _run(template: jinja2.Template, variables: Mapping[str, Any]) -> str:
     env = template.environment
     context = env.context_class(env, {**_GLOBALS, **variables}, template.name, template.blocks)
     return env.concat(template.root_render_func(context))
-
-
-# --- templates run without Jinja --------------------------------------------------------------
-#
-# Most templates are text, ``{{ labels.name }}``-style lookups, a few filters (``upper``,
-# ``default``) and ``{% if a or b %}`` / ``is defined`` around them. Those run here as plain
-# Python closures, with no Jinja context to build: a quarter of an event's rendering cost.
-# They print what Jinja prints: the same values through the same ``finalize`` hook, and a
-# missing value fails with the same message wherever Jinja would use it (printed, tested or
-# filtered), since that is where it is looked up here. Anything else (loops, ``join``, method
-# calls) is left to Jinja.
-
-_Expression = Callable[[_Variables], Any]
-_Step = Callable[[_Variables, list[str]], None]
-_KEYED = frozenset({"labels", "data"})
-
-
-class _Unsupported(Exception):
-    """The template uses something only Jinja runs."""
-
-
-def _direct(tree: nodes.Template, finalize: _Finalize) -> _Renderer | None:
-    """The template as a closure, or None when it needs Jinja."""
-    try:
-        steps = _steps(tree.body, finalize)
-    except _Unsupported:
-        return None
-
-    def render(variables: _Variables) -> str:
-        out: list[str] = []
-        for step in steps:
-            step(variables, out)
-        return "".join(out)
-
-    return render
-
-
-def _steps(body: list[nodes.Node], finalize: _Finalize) -> list[_Step]:
-    steps: list[_Step] = []
-    for statement in body:
-        if isinstance(statement, nodes.Output):
-            steps.extend(_output(node, finalize) for node in statement.nodes)
-        elif isinstance(statement, nodes.If):
-            steps.append(_if(statement, finalize))
-        else:
-            raise _Unsupported
-    return steps
-
-
-def _output(node: nodes.Node, finalize: _Finalize) -> _Step:
-    if isinstance(node, nodes.TemplateData):
-        text = node.data
-        return lambda _, out: out.append(text)
-    value = _expression(node)
-    return lambda variables, out: out.append(finalize(variables, value(variables)))
-
-
-def _if(statement: nodes.If, finalize: _Finalize) -> _Step:
-    branches = [(_expression(statement.test), _steps(statement.body, finalize))]
-    branches += [(_expression(b.test), _steps(b.body, finalize)) for b in statement.elif_]
-    otherwise = _steps(statement.else_, finalize)
-
-    def step(variables: _Variables, out: list[str]) -> None:
-        chosen = next((steps for test, steps in branches if test(variables)), otherwise)
-        for inner in chosen:
-            inner(variables, out)
-
-    return step
-
-
-def _expression(node: nodes.Node) -> _Expression:
-    if isinstance(node, nodes.Or):
-        left, right = _expression(node.left), _expression(node.right)
-        return lambda variables: left(variables) or right(variables)
-    if isinstance(node, nodes.And):
-        left, right = _expression(node.left), _expression(node.right)
-        return lambda variables: left(variables) and right(variables)
-    if isinstance(node, nodes.Not):
-        operand = _expression(node.node)
-        return lambda variables: not operand(variables)
-    if isinstance(node, nodes.Test) and node.name == "defined" and _no_arguments(node):
-        return _presence(*_path(node.node))
-    if isinstance(node, nodes.Filter):
-        return _filtered(node)
-    return _lookup(*_path(node))
-
-
-# Filters that print a function of their value and so, like printing, fail on a missing one.
-_STRICT_FILTERS = frozenset({"upper", "lower", "title", "capitalize", "trim", "string"})
-
-
-def _filtered(node: nodes.Filter) -> _Expression:
-    if node.node is None or node.kwargs or node.dyn_args or node.dyn_kwargs:
-        raise _Unsupported
-    if not all(isinstance(arg, nodes.Const) for arg in node.args):
-        raise _Unsupported
-    args = [arg.value for arg in node.args]  # type: ignore[attr-defined]
-    if node.name in ("default", "d") and len(args) == 1:  # the value, or this if missing
-        name, key = _path(node.node)
-        fallback = args[0]
-        if key is None:
-            return lambda variables: variables.get(name, fallback)
-        return lambda variables: variables[name].get(key, fallback)
-    if node.name not in _STRICT_FILTERS and node.name != "code_block":
-        raise _Unsupported
-    function = _MARKDOWN_ENV.filters[node.name]
-    value = _expression(node.node)
-    return lambda variables: function(value(variables), *args)
-
-
-def _no_arguments(node: nodes.Test) -> bool:
-    return not (node.args or node.kwargs or node.dyn_args or node.dyn_kwargs)
-
-
-def _path(node: nodes.Node) -> tuple[str, str | None]:
-    """A template variable, or ``labels.x`` / ``labels["x"]`` (likewise ``data``) as
-    (variable, key); not when ``x`` could also name a dict method or a private attribute,
-    which Jinja's lookup would find first."""
-    if isinstance(node, nodes.Name) and node.name in VARIABLES:
-        return node.name, None
-    if isinstance(node, nodes.Getattr):
-        owner, key = node.node, node.attr
-    elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
-        owner, key = node.node, node.arg.value
-    else:
-        raise _Unsupported
-    if not (isinstance(owner, nodes.Name) and owner.name in _KEYED and isinstance(key, str)):
-        raise _Unsupported
-    if key.startswith("_") or hasattr(dict, key):
-        raise _Unsupported
-    return owner.name, key
-
-
-def _lookup(name: str, key: str | None) -> _Expression:
-    def value(variables: _Variables) -> Any:
-        try:
-            owner = variables[name]
-        except KeyError:
-            _Missing(name=name)._fail_with_undefined_error()
-        if key is None:
-            return owner
-        try:
-            return owner[key]
-        except KeyError:
-            _Missing(obj=owner, name=key)._fail_with_undefined_error()
-
-    return value
-
-
-def _presence(name: str, key: str | None) -> _Expression:
-    if key is None:
-        return lambda variables: name in variables
-    return lambda variables: key in variables[name]
 
 
 def _render(kind: str, where: str, source: str, variables: Mapping[str, Any]) -> str:
