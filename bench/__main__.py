@@ -237,6 +237,64 @@ async def end_to_end(sink: Sink, engine: str, processes: int, n: int) -> float:
             servers.stop()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (Linux)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_cpu_seconds() -> float:
+    """CPU time so far of every PostgreSQL server process (backends and background)."""
+    total = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/comm") as comm:
+                if comm.read().strip() == "postgres":
+                    total += _cpu_seconds(int(pid))
+        except OSError:  # gone meanwhile
+            pass
+    return total
+
+
+async def split(sink: Sink, engine: str, processes: int, n: int) -> None:
+    """Where the CPU goes: intake alone (delivery paused), then delivery alone (resumed),
+    each with its rate and the CPU time per message of each clarion process, PostgreSQL
+    and the sink. For working on throughput; nothing is recorded."""
+    async with Database(engine) as db, aiohttp.ClientSession() as session:
+        data_dir = tempfile.mkdtemp(prefix="clarion-bench-data-")
+        servers = await Servers(db.url, sink, processes, data_dir).start()
+        pids = [proc.pid for proc in servers.procs] + [sink.proc.pid]
+
+        def cpu() -> list[float]:
+            return [_cpu_seconds(pid) for pid in pids] + [_postgres_cpu_seconds()]
+
+        async def pause(paused: bool) -> None:
+            async with session.put(f"{servers.urls[0]}/api/v1/notifications/settings",
+                                   json={"paused": paused}, headers=_headers()) as r:
+                assert r.status == 200, await r.text()
+
+        def show(phase: str, rate: float, before: list[float], after: list[float]) -> None:
+            each = [round((b - a) / n * 1e6) for a, b in zip(before, after, strict=True)]
+            print(f"{engine}, {processes} process(es), {phase}: {rate:,.0f}/s; CPU µs a message: "
+                  f"clarion {each[:-2]}, sink {each[-2]}, PostgreSQL {each[-1]}", flush=True)
+
+        try:
+            await _create_user(session, servers.urls[0])
+            await pause(True)
+            await asyncio.sleep(1.5)  # every dispatcher has heard (PAUSE_RECHECK)
+            await sink.reset(session)
+            before, start = cpu(), time.perf_counter()
+            await _post_batches(session, servers.urls, n, uuid.uuid4().hex[:6])
+            show("intake", n / (time.perf_counter() - start), before, cpu())
+            before, start = cpu(), time.perf_counter()
+            await pause(False)
+            done = await _wait_count(session, sink, n, timeout=600)
+            show("delivery", n / (done - start), before, cpu())
+        finally:
+            servers.stop()
+
+
 def apprise_rate(sink: Sink, n: int) -> float:
     import apprise
 
@@ -473,6 +531,11 @@ async def main(quick: bool, only: str) -> None:
         if only == "single":
             await record_single_events(sink, n // 4, runs)
             return
+        if only == "split":
+            for engine in os.environ.get("CLARION_BENCH_ENGINES", "postgres,sqlite").split(","):
+                for procs in (1, 2):
+                    await split(sink, engine, procs, n)
+            return
         await throughput(sink, n, runs, ["postgres", "sqlite"], peer=True)
         await record_single_events(sink, n // 4, runs)
         for engine in ("postgres", "sqlite"):
@@ -511,8 +574,9 @@ def write_results() -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="make bench")
     parser.add_argument("--quick", action="store_true", help="one short run of each")
-    parser.add_argument("--only", choices=["all", "e2e", "single"], default="all",
+    parser.add_argument("--only", choices=["all", "e2e", "single", "split"], default="all",
                         help="e2e: the ceiling and the end-to-end figures only; single: the "
-                        "single-event intake figures only; neither is written out")
+                        "single-event intake figures only; split: intake and delivery "
+                        "measured apart, with CPU per message by process; none is written out")
     args = parser.parse_args()
     asyncio.run(main(args.quick, args.only))
