@@ -499,9 +499,6 @@ async def throughput(sink: Sink, n: int, runs: int, engines: list[str], peer: bo
     tops: list[float] = []
     ends: dict[tuple[str, int], list[float]] = {config: [] for config in configs}
     peers: list[float] = []
-    # Not counted: the first ceiling run after the sink starts came out ~25% below the next
-    # ones, every time (a cold sink and client).
-    await ceiling(sink, n // 4)
     for _ in range(runs):
         tops.append(await ceiling(sink, n))
         for engine, procs in configs:
