@@ -177,6 +177,13 @@ def _event(i: int, run: str) -> dict[str, Any]:
     }
 
 
+async def _pause(session: aiohttp.ClientSession, url: str, paused: bool) -> None:
+    """The kill switch, through the API."""
+    async with session.put(f"{url}/api/v1/notifications/settings", json={"paused": paused},
+                           headers=_headers()) as r:
+        assert r.status == 200, await r.text()
+
+
 async def _post_batches(
     session: aiohttp.ClientSession, urls: list[str], n: int, run: str
 ) -> None:
@@ -269,11 +276,6 @@ async def split(sink: Sink, engine: str, processes: int, n: int) -> None:
         def cpu() -> list[float]:
             return [_cpu_seconds(pid) for pid in pids] + [_postgres_cpu_seconds()]
 
-        async def pause(paused: bool) -> None:
-            async with session.put(f"{servers.urls[0]}/api/v1/notifications/settings",
-                                   json={"paused": paused}, headers=_headers()) as r:
-                assert r.status == 200, await r.text()
-
         def show(phase: str, rate: float, before: list[float], after: list[float]) -> None:
             each = [round((b - a) / n * 1e6) for a, b in zip(before, after, strict=True)]
             print(f"{engine}, {processes} process(es), {phase}: {rate:,.0f}/s; CPU µs a message: "
@@ -281,14 +283,14 @@ async def split(sink: Sink, engine: str, processes: int, n: int) -> None:
 
         try:
             await _create_user(session, servers.urls[0])
-            await pause(True)
+            await _pause(session, servers.urls[0], True)
             await asyncio.sleep(1.5)  # every dispatcher has heard (PAUSE_RECHECK)
             await sink.reset(session)
             before, start = cpu(), time.perf_counter()
             await _post_batches(session, servers.urls, n, uuid.uuid4().hex[:6])
             show("intake", n / (time.perf_counter() - start), before, cpu())
             before, start = cpu(), time.perf_counter()
-            await pause(False)
+            await _pause(session, servers.urls[0], False)
             done = await _wait_count(session, sink, n, timeout=600)
             show("delivery", n / (done - start), before, cpu())
         finally:
@@ -397,9 +399,7 @@ async def rss_with_queue(sink: Sink, queued: int) -> float:
         servers = await Servers(db.url, sink, 1, data_dir).start()
         try:
             await _create_user(session, servers.urls[0])
-            async with session.put(f"{servers.urls[0]}/api/v1/notifications/settings",
-                                   json={"paused": True}, headers=_headers()):
-                pass
+            await _pause(session, servers.urls[0], True)
             await _post_batches(session, servers.urls, queued, "rss")
             await asyncio.sleep(1)
             return servers.rss_mb()
