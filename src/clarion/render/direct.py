@@ -109,9 +109,9 @@ class _Compiler:
     def filtered(self, node: nodes.Filter) -> _Expression:
         if node.node is None or node.kwargs or node.dyn_args or node.dyn_kwargs:
             raise _Unsupported
-        if not all(isinstance(arg, nodes.Const) for arg in node.args):
+        args = [arg.value for arg in node.args if isinstance(arg, nodes.Const)]
+        if len(args) < len(node.args):  # an argument that is not a constant
             raise _Unsupported
-        args = [arg.value for arg in node.args]  # type: ignore[attr-defined]
         if node.name in ("default", "d") and len(args) == 1:  # the value, or this if missing
             name, key = self.path(node.node)
             fallback = args[0]
