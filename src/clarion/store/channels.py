@@ -161,7 +161,8 @@ async def update_channel(
 
 async def delete_channel(conn: AsyncConnection, channel_id: uuid.UUID) -> bool:
     result = await conn.execute(channels.delete().where(channels.c.id == channel_id))
-    await config_changed(conn)
+    if result.rowcount:
+        await config_changed(conn)
     return bool(result.rowcount)
 
 
