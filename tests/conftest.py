@@ -21,6 +21,7 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 import uvicorn
+from playwright.async_api import Browser, async_playwright
 
 from clarion.api.app import create_app
 from clarion.config import Settings
@@ -32,6 +33,8 @@ from tests.fakes.sink import HttpSink
 
 PG_ADMIN_URL = os.environ.get("CLARION_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 ADMIN_TOKEN = "test-admin-token-" + "x" * 16
+# Screenshots of pages and emails that tests open in Chromium.
+ARTIFACTS = Path(os.environ.get("CLARION_TEST_ARTIFACTS", "test-artifacts"))
 
 
 def _run(coro: Any) -> Any:
@@ -219,3 +222,18 @@ async def sink() -> AsyncIterator[HttpSink]:
     receiver = await HttpSink().start()
     yield receiver
     await receiver.stop()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Headless Debian Chromium driven by Playwright."""
+    await asyncio.to_thread(ARTIFACTS.mkdir, parents=True, exist_ok=True)
+    async with async_playwright() as p:
+        chromium = await p.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()

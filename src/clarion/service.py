@@ -23,6 +23,7 @@ from clarion.config import Settings
 from clarion.intake.catalog import BUILTIN_EVENT_TYPES
 from clarion.intake.coalesce import IDEMPOTENCY_WINDOW, SingleEvents
 from clarion.intake.events import IntakeConfig
+from clarion.links import SignedLinks
 from clarion.queue.dispatcher import Dispatcher
 from clarion.queue.retry import RetryPolicy
 from clarion.queue.senders import SenderRegistry
@@ -36,7 +37,6 @@ from clarion.store.queue import purge_expired
 from clarion.store.settings import is_paused
 from clarion.store.stats import queue_counter
 from clarion.store.tables import idempotency_keys
-from clarion.unsubscribe import Unsubscriber
 
 log = structlog.get_logger("clarion.service")
 
@@ -70,9 +70,8 @@ class Service:
             logo_url=settings.email_logo_url,
             color=settings.email_brand_color,
         )
-        self.settings_url = f"{settings.resolved_access_url}/settings/notifications"
-        self.unsubscriber = Unsubscriber(self.secret_box, settings.resolved_access_url)
-        self.composer = Composer(self.brand, self.settings_url, self.unsubscriber.url_for)
+        self.links = SignedLinks(self.secret_box, settings.resolved_access_url)
+        self.composer = Composer(self.brand, self.links.settings_url, self.links.unsubscribe_url)
         self.smtp = SmtpSender(
             SmtpServer.from_settings(settings), self.composer, settings.email_from
         )

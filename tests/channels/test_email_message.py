@@ -8,16 +8,13 @@ Chromium, checked for layout at desktop and phone widths, and kept as screenshot
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import async_playwright
+from playwright.async_api import Browser
+from tests.conftest import ARTIFACTS
 from tests.fakes.smtp import RecordingHandler, start_smtp
 
-ARTIFACTS = Path(os.environ.get("CLARION_TEST_ARTIFACTS", "test-artifacts"))
 LABELS = {"name": "dév <b>&</b>", "reason": "idle for 30 days", "initiator": "autobuild"}
 
 
@@ -51,7 +48,7 @@ async def _event(running, name: str) -> dict[str, Any]:
 
 
 async def test_multipart_email_with_buttons_and_one_click_unsubscribe(
-    start_server, smtp_server
+    start_server, smtp_server, browser: Browser
 ) -> None:
     controller, handler = smtp_server
     running = await start_server(
@@ -106,36 +103,27 @@ async def test_multipart_email_with_buttons_and_one_click_unsubscribe(
     async with running.http.post(unsubscribe[:-4] + "AAAA") as forged:
         assert forged.status == 404 and "not valid" in await forged.text()
 
-    await _look_at(html)
+    await _look_at(browser, html)
 
 
-async def _look_at(html: str) -> None:
+async def _look_at(browser: Browser, html: str) -> None:
     """Open the email in Chromium at desktop and phone widths; keep screenshots."""
-    await asyncio.to_thread(ARTIFACTS.mkdir, parents=True, exist_ok=True)
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    for name, width in (("desktop", 900), ("phone", 375)):
+        page = await browser.new_page(viewport={"width": width, "height": 800})
+        await page.set_content(html, wait_until="load")
+        card = await page.locator("table.card").bounding_box()
+        button = await page.get_by_role("link", name="View workspaces").bounding_box()
+        scroll_width = await page.evaluate("document.documentElement.scrollWidth")
+        await page.screenshot(path=str(ARTIFACTS / f"email-{name}.png"), full_page=True)
+        assert card is not None and button is not None
+        assert scroll_width <= width, f"{name}: the email scrolls sideways"
+        assert card["width"] <= 600 and card["x"] + card["width"] <= width
+        if width < 600:
+            assert card["width"] >= width - 30  # the card fills a phone's screen
+        else:
+            assert card["x"] > 100  # centred on a wide screen
+        inside = button["x"] >= card["x"] and button["x"] + button["width"] <= (
+            card["x"] + card["width"]
         )
-        try:
-            for name, width in (("desktop", 900), ("phone", 375)):
-                page = await browser.new_page(viewport={"width": width, "height": 800})
-                await page.set_content(html, wait_until="load")
-                card = await page.locator("table.card").bounding_box()
-                button = await page.get_by_role("link", name="View workspaces").bounding_box()
-                scroll_width = await page.evaluate("document.documentElement.scrollWidth")
-                await page.screenshot(path=str(ARTIFACTS / f"email-{name}.png"), full_page=True)
-                assert card is not None and button is not None
-                assert scroll_width <= width, f"{name}: the email scrolls sideways"
-                assert card["width"] <= 600 and card["x"] + card["width"] <= width
-                if width < 600:
-                    assert card["width"] >= width - 30  # the card fills a phone's screen
-                else:
-                    assert card["x"] > 100  # centred on a wide screen
-                inside = button["x"] >= card["x"] and button["x"] + button["width"] <= (
-                    card["x"] + card["width"]
-                )
-                assert inside and button["height"] >= 30  # a button, not a bare link
-                await page.close()
-        finally:
-            await browser.close()
+        assert inside and button["height"] >= 30  # a button, not a bare link
+        await page.close()

@@ -109,7 +109,7 @@ async def test_a_retry_reuses_the_idempotency_key(resend) -> None:
     http = HttpClient(timeout=5, allow_private=True)
     sender = ResendSender(
         http,
-        Composer(Brand(), "http://clarion.test/settings"),
+        Composer(Brand(), lambda _: "http://clarion.test/settings"),
         api_key=resend.API_KEY,
         sender="alerts@example.com",
         to=["ops@example.com"],

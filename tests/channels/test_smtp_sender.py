@@ -22,7 +22,7 @@ from clarion.channels.smtp import SmtpSender, SmtpServer
 from clarion.render import Rendered, RenderedAction
 from clarion.render.email import Brand
 
-COMPOSER = Composer(Brand(), "http://clarion.test/settings/notifications")
+COMPOSER = Composer(Brand(), lambda _: "http://clarion.test/settings/notifications")
 
 
 def outbound(n: int = 0) -> Outbound:

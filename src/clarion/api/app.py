@@ -18,10 +18,10 @@ from clarion.api.routes import (
     inbox,
     messages,
     notifications,
-    unsubscribe,
     users,
 )
 from clarion.service import Service
+from clarion.web import preferences, unsubscribe
 
 
 def create_app(service: Service) -> FastAPI:
@@ -45,6 +45,6 @@ def create_app(service: Service) -> FastAPI:
     app.state.service = service
     install_error_handlers(app)
     routers = (health, users, events, event_types, channels, messages, notifications, inbox)
-    for module in (*routers, unsubscribe):
+    for module in (*routers, unsubscribe, preferences):
         app.include_router(module.router)
     return app

@@ -41,24 +41,26 @@ SenderAddress = Annotated[str, AfterValidator(_check_sender)]
 
 # The signed opt-out URL for a message, or None when its recipient cannot opt out.
 UnsubscribeUrl = Callable[[Outbound], "str | None"]
+# The settings page for a user id (opened for them by a signed link), or for a team address.
+SettingsUrl = Callable[["str | None"], str]
 
 
 @dataclass(frozen=True)
 class Composer:
     brand: Brand
-    settings_url: str
+    settings_url: SettingsUrl
     unsubscribe_url: UnsubscribeUrl | None = None
 
     def links(self, message: Outbound) -> EmailLinks:
         if not message.recipient.user_id:
             return EmailLinks(
-                settings_url=self.settings_url,
+                settings_url=self.settings_url(None),
                 reason=f"Sent by {self.brand.name} to a team address subscribed to these events.",
             )
         unsubscribe = self.unsubscribe_url(message) if self.unsubscribe_url else None
         name = message.template_name or message.event_type
         return EmailLinks(
-            settings_url=self.settings_url,
+            settings_url=self.settings_url(message.recipient.user_id),
             unsubscribe_url=unsubscribe,
             reason=f"You receive “{name}” emails from {self.brand.name}.",
         )

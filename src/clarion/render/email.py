@@ -66,24 +66,3 @@ def email_text(content: Rendered, links: EmailLinks) -> str:
     if links.unsubscribe_url:
         parts.append(f"Unsubscribe: {links.unsubscribe_url}")
     return "\n".join(parts) + "\n"
-
-
-def page_html(
-    brand: Brand,
-    title: str,
-    message: str,
-    *,
-    form_action: str = "",
-    button: str = "",
-    settings_url: str = "",
-) -> str:
-    """A small standalone page in the same branding (the unsubscribe confirmation)."""
-    return _layout("page.html").render(
-        brand=brand.name,
-        color=brand.color,
-        title=title,
-        message=message,
-        form_action=form_action,
-        button=button,
-        settings_url=settings_url,
-    )

@@ -12,10 +12,10 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from clarion.api.deps import ServiceDep
-from clarion.render.email import page_html
+from clarion.links import OptOut
 from clarion.store.event_types import get_event_type
 from clarion.store.users import find_user, set_preference
-from clarion.unsubscribe import OptOut
+from clarion.web.pages import message_page
 
 router = APIRouter(tags=["unsubscribe"], include_in_schema=False)
 
@@ -27,20 +27,29 @@ INVALID = (
 
 async def _resolve(service: ServiceDep, token: str) -> tuple[OptOut, str] | None:
     """The opt-out of a valid link whose user still exists, and its event type's name."""
-    opt_out = service.unsubscriber.read(token)
+    opt_out = service.links.read_unsubscribe(token)
     if opt_out is None:
         return None
     async with service.db.read() as conn:
         user = await find_user(conn, str(opt_out.user_id))
         event_type = await get_event_type(conn, opt_out.event_type)
-    if user is None:
+    if user is None or user.status == "deleted":
         return None
     return opt_out, event_type.name if event_type else opt_out.event_type
 
 
-def _page(service: ServiceDep, status: int, title: str, message: str, **form: str) -> HTMLResponse:
-    html = page_html(service.brand, title, message, settings_url=service.settings_url, **form)
-    return HTMLResponse(html, status_code=status)
+def _page(
+    service: ServiceDep,
+    status: int,
+    title: str,
+    message: str,
+    opt_out: OptOut | None = None,
+    **form: str,
+) -> HTMLResponse:
+    """A page linking to the settings, opened for the link's user when the link is valid."""
+    user_id = str(opt_out.user_id) if opt_out else None
+    settings_url = service.links.settings_url(user_id)
+    return message_page(service.brand, status, title, message, settings_url=settings_url, **form)
 
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
@@ -48,12 +57,13 @@ async def confirm(token: str, service: ServiceDep) -> HTMLResponse:
     found = await _resolve(service, token)
     if found is None:
         return _page(service, 404, "Link not valid", INVALID)
-    _, name = found
+    opt_out, name = found
     return _page(
         service,
         200,
         "Unsubscribe?",
         f"You will no longer receive “{name}” notifications.",
+        opt_out,
         form_action=f"/unsubscribe/{token}",
         button="Unsubscribe",
     )
@@ -73,4 +83,5 @@ async def unsubscribe(token: str, service: ServiceDep) -> HTMLResponse:
         "You are unsubscribed",
         f"You will no longer receive “{name}” notifications. "
         "You can turn them back on in your notification settings.",
+        opt_out,
     )
