@@ -24,6 +24,7 @@ run: install
 	@CLARION_DATA_DIR=$(DATA_DIR) $(BIN)/clarion db migrate
 	@echo "clarion will serve http://$${CLARION_HTTP_ADDRESS:-127.0.0.1:8080}"
 	@echo "API token (owner): export CLARION_TOKEN=\$$(cat $(DATA_DIR)/admin-token)"
+	@echo "Web pages: http://$${CLARION_HTTP_ADDRESS:-127.0.0.1:8080}/ (sign in with that token)"
 	@echo "then e.g.: $(BIN)/clarion users create you@example.com --role owner"
 	CLARION_DATA_DIR=$(DATA_DIR) CLARION_ADMIN_TOKEN=$$(cat $(DATA_DIR)/admin-token) $(BIN)/clarion server
 

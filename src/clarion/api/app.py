@@ -21,7 +21,8 @@ from clarion.api.routes import (
     users,
 )
 from clarion.service import Service
-from clarion.web import preferences, unsubscribe
+from clarion.web import admin, preferences, signin, unsubscribe
+from clarion.web import inbox as inbox_page
 
 
 def create_app(service: Service) -> FastAPI:
@@ -45,6 +46,6 @@ def create_app(service: Service) -> FastAPI:
     app.state.service = service
     install_error_handlers(app)
     routers = (health, users, events, event_types, channels, messages, notifications, inbox)
-    for module in (*routers, unsubscribe, preferences):
+    for module in (*routers, unsubscribe, preferences, signin, inbox_page, admin):
         app.include_router(module.router)
     return app

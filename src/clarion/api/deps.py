@@ -82,6 +82,15 @@ async def refuse_nul(request: Request) -> None:
         )
 
 
+async def principal_for(service: Service, token: str) -> Principal | None:
+    """Who a bearer token (a user's API token or the admin token) stands for, or None."""
+    admin = service.settings.admin_token
+    if admin is not None and hmac.compare_digest(token.encode(), admin.get_secret_value().encode()):
+        return Principal(user=None, roles=frozenset({"owner"}))
+    user = await user_for_token(service.db, token)
+    return Principal(user=user, roles=frozenset(user.roles)) if user else None
+
+
 async def get_principal(
     service: ServiceDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -93,18 +102,14 @@ async def get_principal(
             "(create one with `clarion tokens create`)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    token = credentials.credentials
-    admin = service.settings.admin_token
-    if admin is not None and hmac.compare_digest(token.encode(), admin.get_secret_value().encode()):
-        return Principal(user=None, roles=frozenset({"owner"}))
-    user = await user_for_token(service.db, token)
-    if user is None:
+    principal = await principal_for(service, credentials.credentials)
+    if principal is None:
         raise HTTPException(
             401,
             "invalid bearer token: it is unknown, expired, or its user is not active",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return Principal(user=user, roles=frozenset(user.roles))
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

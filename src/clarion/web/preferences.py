@@ -1,8 +1,9 @@
 """``/settings/notifications``: a user's choice of what they receive, opened from any email.
 
 The footer of every email to a user links here with a signed token naming that user, so no
-login is needed; the token ages out after :data:`clarion.links.SETTINGS_LINK_SECONDS` and
-every new email brings a fresh one. The page lists the event types that reach this user (as
+login is needed (a signed-in user gets the same page without a token, in the app's frame).
+The token ages out after :data:`clarion.links.SETTINGS_LINK_SECONDS`; every new email brings
+a fresh one. The page lists the event types that reach this user (as
 the affected user or through a role they hold, and any they opted out of elsewhere), each a
 checkbox; types an administrator turned off show, locked. Saving keeps every choice the page
 did not show, and answers with a redirect back to the page (post/redirect/get).
@@ -13,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import groupby
-from urllib.parse import parse_qs, quote
+from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import RedirectResponse
 
-from clarion.api.deps import ServiceDep
+from clarion.api.deps import Principal, ServiceDep
 from clarion.intake.recipients import TRANSACTIONAL
 from clarion.service import Service
 from clarion.store.event_types import EventType, list_event_types
@@ -28,20 +29,26 @@ from clarion.store.users import (
     find_user,
     replace_disabled_event_types,
 )
-from clarion.web.pages import HEADERS, message_page, page
+from clarion.web.frame import app_page
+from clarion.web.pages import message_page, page, read_form, see_other
+from clarion.web.session import from_our_origin, signed_in
 
 router = APIRouter(tags=["web"], include_in_schema=False)
 
 PATH = "/settings/notifications"
-FORM_LIMIT = 64 * 1024
 
 NO_TOKEN = (
     "Your notification settings open from the “Notification settings” link at the foot of "
-    "any email we send you. What a team address receives is chosen by your administrator."
+    "any email we send you, or here once you sign in. What a team address receives is "
+    "chosen by your administrator."
 )
 INVALID = (
     "This settings link is not valid (it may have been cut short by your mail program). "
     "The “Notification settings” link in any of our emails opens your settings."
+)
+ADMIN_TOKEN = (
+    "You are signed in with the admin token, which has no notifications of its own. "
+    "Sign in with your own API token to choose what you receive."
 )
 EXPIRED = (
     "This settings link has expired. The “Notification settings” link in a newer email "
@@ -84,11 +91,33 @@ def _choices(types: Iterable[EventType], user: User, disabled: set[str]) -> list
     return choices
 
 
-async def _user(service: Service, token: str) -> User | Response:
-    """The user a settings link opens, or the page explaining why it opens nothing."""
+@dataclass(frozen=True)
+class Opened:
+    """Whose settings are open, and how: by a link's token, or signed in (``principal``)."""
+
+    user: User
+    token: str = ""
+    principal: Principal | None = None
+
+    def path(self, **query: str) -> str:
+        if self.token:
+            query = {"token": self.token, **query}
+        return f"{PATH}?{urlencode(query)}" if query else PATH
+
+
+async def _open(request: Request, service: Service, token: str) -> Opened | Response:
+    """Whose settings a link (or, without one, the session) opens, or the page saying why
+    it opens nothing."""
     brand = service.brand
     if not token:
-        return message_page(brand, 200, "Notification settings", NO_TOKEN)
+        principal = await signed_in(request, service)
+        if principal is None:
+            return message_page(brand, 200, "Notification settings", NO_TOKEN)
+        if principal.user is None:
+            return message_page(brand, 200, "Notification settings", ADMIN_TOKEN)
+        if request.method == "POST" and not from_our_origin(request, service):
+            return message_page(brand, 403, "Not saved", "This form was sent from another site.")
+        return Opened(principal.user, principal=principal)
     grant = service.links.read_settings(token)
     if grant is None:
         return message_page(brand, 404, "Link not valid", INVALID)
@@ -98,7 +127,7 @@ async def _user(service: Service, token: str) -> User | Response:
         user = await find_user(conn, str(grant.user_id))
     if user is None or user.status == "deleted":
         return message_page(brand, 404, "Link not valid", INVALID)
-    return user
+    return Opened(user, token=token)
 
 
 def _off_by_default(types: Iterable[EventType]) -> list[str]:
@@ -106,15 +135,29 @@ def _off_by_default(types: Iterable[EventType]) -> list[str]:
 
 
 @router.get(PATH)
-async def show(service: ServiceDep, token: str = "", saved: bool = False) -> Response:
-    user = await _user(service, token)
-    if not isinstance(user, User):
-        return user
+async def show(
+    request: Request, service: ServiceDep, token: str = "", saved: bool = False
+) -> Response:
+    opened = await _open(request, service, token)
+    if not isinstance(opened, Opened):
+        return opened
+    user = opened.user
     async with service.db.read() as conn:
         types = await list_event_types(conn)
         disabled = set(await disabled_event_types(conn, user.id, _off_by_default(types)))
     choices = _choices(types, user, disabled)
     groups = [(group, list(rows)) for group, rows in groupby(choices, key=lambda c: c.group)]
+    values: dict[str, Any] = {"saved": saved, "groups": groups, "form_action": opened.path()}
+    if opened.principal is not None:
+        return await app_page(
+            request,
+            service,
+            opened.principal,
+            "settings.html",
+            "Notification settings",
+            "settings",
+            **values,
+        )
     return page(
         service.brand,
         "preferences.html",
@@ -122,21 +165,20 @@ async def show(service: ServiceDep, token: str = "", saved: bool = False) -> Res
         "Notification settings",
         user_name=user.name or user.username,
         user_email=user.email,
-        saved=saved,
-        groups=groups,
-        form_action=f"{PATH}?token={quote(token)}",
+        **values,
     )
 
 
 @router.post(PATH)
 async def save(request: Request, service: ServiceDep, token: str = "") -> Response:
-    user = await _user(service, token)
-    if not isinstance(user, User):
-        return user
-    body = await request.body()
-    if len(body) > FORM_LIMIT:
+    opened = await _open(request, service, token)
+    if not isinstance(opened, Opened):
+        return opened
+    user = opened.user
+    form = await read_form(request)
+    if form is None:
         return message_page(service.brand, 413, "Too much", "The form sent was too large.")
-    turned_on = set(parse_qs(body.decode("utf-8", "replace")).get("on", []))
+    turned_on = set(form.get("on", []))
     async with service.db.begin() as conn:
         types = await list_event_types(conn)
         off = _off_by_default(types)
@@ -144,5 +186,4 @@ async def save(request: Request, service: ServiceDep, token: str = "") -> Respon
         editable = {c.key for c in _choices(types, user, disabled) if not c.locked}
         chosen = (disabled - editable) | (editable - turned_on)
         await replace_disabled_event_types(conn, user.id, sorted(chosen), off)
-    target = f"{PATH}?token={quote(token)}&saved=1"
-    return RedirectResponse(target, status_code=303, headers=HEADERS)
+    return see_other(opened.path(saved="1"))

@@ -10,27 +10,16 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
 from clarion.api.deps import PrincipalDep, ServiceDep, require_user
+from clarion.store import inbox as store
 from clarion.store.db import Database
-from clarion.store.tables import SENT, UTCDateTime, messages
+from clarion.store.tables import messages
 
 router = APIRouter(prefix="/api/v1/inbox", tags=["inbox"])
 HEARTBEAT_SECONDS = 15.0
-
-
-def _inbox_query(user_id: uuid.UUID) -> Any:
-    return sa.select(
-        messages.c.id,
-        messages.c.event_type,
-        messages.c.content,
-        messages.c.read_at,
-        messages.c.created_at,
-        messages.c.sent_at,
-    ).where(messages.c.user_id == user_id, messages.c.method == "inbox", messages.c.status == SENT)
 
 
 def _item(row: Any) -> dict[str, Any]:
@@ -50,14 +39,8 @@ def _item(row: Any) -> dict[str, Any]:
 
 
 async def _unread_count(db: Database, user_id: uuid.UUID) -> int:
-    query = sa.select(sa.func.count()).where(
-        messages.c.user_id == user_id,
-        messages.c.method == "inbox",
-        messages.c.status == SENT,
-        messages.c.read_at.is_(None),
-    )
     async with db.read() as conn:
-        return int((await conn.execute(query)).scalar() or 0)
+        return await store.unread_count(conn, user_id)
 
 
 @router.get("")
@@ -68,12 +51,8 @@ async def list_inbox(
     limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, Any]:
     user = require_user(principal)
-    query = _inbox_query(user.id)
-    if unread:
-        query = query.where(messages.c.read_at.is_(None))
-    query = query.order_by(messages.c.sent_at.desc(), messages.c.id.desc()).limit(limit)
     async with service.db.read() as conn:
-        rows = (await conn.execute(query)).all()
+        rows = await store.inbox_items(conn, user.id, limit=limit, unread=unread)
     return {
         "items": [_item(r) for r in rows],
         "unread_count": await _unread_count(service.db, user.id),
@@ -84,16 +63,8 @@ async def list_inbox(
 async def mark_all_read(service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
     user = require_user(principal)
     async with service.db.begin() as conn:
-        result = await conn.execute(
-            messages.update()
-            .where(
-                messages.c.user_id == user.id,
-                messages.c.method == "inbox",
-                messages.c.read_at.is_(None),
-            )
-            .values(read_at=datetime.now(UTC))
-        )
-    return {"marked": result.rowcount or 0, "unread_count": 0}
+        marked = await store.mark_all_read(conn, user.id)
+    return {"marked": marked, "unread_count": 0}
 
 
 @router.post("/{message_id}/read")
@@ -102,20 +73,8 @@ async def mark_read(
 ) -> dict[str, Any]:
     user = require_user(principal)
     async with service.db.begin() as conn:
-        result = await conn.execute(
-            messages.update()
-            .where(
-                messages.c.id == message_id,
-                messages.c.user_id == user.id,
-                messages.c.method == "inbox",
-            )
-            .values(
-                read_at=sa.func.coalesce(
-                    messages.c.read_at, sa.literal(datetime.now(UTC), UTCDateTime())
-                )
-            )
-        )
-    if not result.rowcount:
+        found = await store.mark_read(conn, user.id, message_id)
+    if not found:
         raise HTTPException(404, f"no inbox message {message_id}")
     return {"id": str(message_id), "unread_count": await _unread_count(service.db, user.id)}
 
@@ -144,7 +103,7 @@ async def stream(
                     yield ": heartbeat\n\n"
                     continue
                 query = (
-                    _inbox_query(user.id)
+                    store.inbox_query(user.id)
                     .where(messages.c.sent_at >= since)
                     .order_by(messages.c.sent_at, messages.c.id)
                 )

@@ -3,39 +3,22 @@ the operator's summary (``GET /api/v1/messages/stats``)."""
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Query
 
 from clarion.api.deps import AdminDep, PrincipalDep, ServiceDep
 from clarion.api.jsonable import json_row
 from clarion.config import parse_duration
+from clarion.store import log
+from clarion.store.log import CursorError, LogFilter
 from clarion.store.settings import is_paused
 from clarion.store.stats import method_stats, queue_counter
-from clarion.store.tables import MESSAGE_STATES, UTCDateTime, message_attempts, messages
+from clarion.store.tables import MESSAGE_STATES
 
 router = APIRouter(prefix="/api/v1", tags=["messages"])
-
-SUMMARY_COLUMNS = (
-    messages.c.id,
-    messages.c.event_id,
-    messages.c.event_type,
-    messages.c.user_id,
-    messages.c.channel_id,
-    messages.c.method,
-    messages.c.recipient,
-    messages.c.status,
-    messages.c.status_reason,
-    messages.c.attempt_count,
-    messages.c.next_retry_after,
-    messages.c.created_at,
-    messages.c.updated_at,
-    messages.c.sent_at,
-)
 
 
 def message_summary(row: Any) -> dict[str, Any]:
@@ -43,20 +26,6 @@ def message_summary(row: Any) -> dict[str, Any]:
     if "content" in row._mapping:
         out["title"] = (row._mapping["content"] or {}).get("title")
     return out
-
-
-def encode_cursor(created_at: datetime, message_id: uuid.UUID) -> str:
-    raw = f"{created_at.isoformat()}|{message_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        when, _, ident = raw.partition("|")
-        return datetime.fromisoformat(when), uuid.UUID(ident)
-    except ValueError:
-        raise HTTPException(422, "cursor: not a cursor from a previous page") from None
 
 
 @router.get("/messages")
@@ -74,37 +43,20 @@ async def list_messages(
 ) -> dict[str, Any]:
     if status is not None and status not in MESSAGE_STATES:
         raise HTTPException(422, f"status: {status!r} is not one of {', '.join(MESSAGE_STATES)}")
-    query = sa.select(*SUMMARY_COLUMNS, messages.c.content)
+    only_user = user_id
     if not principal.is_admin:
         if principal.user is None:
             raise HTTPException(403, "no user")
-        query = query.where(messages.c.user_id == principal.user.id)
-    filters = {
-        messages.c.status: status,
-        messages.c.event_id: event_id,
-        messages.c.user_id: user_id,
-        messages.c.channel_id: channel_id,
-        messages.c.method: method,
-        messages.c.event_type: event_type,
-    }
-    for column, value in filters.items():
-        if value is not None:
-            query = query.where(column == value)
-    if cursor:
-        when, ident = decode_cursor(cursor)
-        query = query.where(
-            sa.tuple_(messages.c.created_at, messages.c.id)
-            < sa.tuple_(sa.literal(when, UTCDateTime()), sa.literal(ident, sa.Uuid()))
-        )
-    query = query.order_by(messages.c.created_at.desc(), messages.c.id.desc()).limit(limit + 1)
+        if user_id is not None and user_id != principal.user.id:
+            return {"items": [], "next_cursor": None}
+        only_user = principal.user.id
+    where = LogFilter(status, event_id, only_user, channel_id, method, event_type)
     async with service.db.read() as conn:
-        rows = (await conn.execute(query)).all()
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(last.created_at, last.id)
-    return {"items": [message_summary(r) for r in rows], "next_cursor": next_cursor}
+        try:
+            found = await log.list_messages(conn, where, limit=limit, cursor=cursor)
+        except CursorError:
+            raise HTTPException(422, "cursor: not a cursor from a previous page") from None
+    return {"items": [message_summary(r) for r in found.rows], "next_cursor": found.next_cursor}
 
 
 # Declared before /messages/{message_id}, which would otherwise take "stats" for an id.
@@ -146,24 +98,12 @@ async def get_message(
     message_id: uuid.UUID, service: ServiceDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     async with service.db.read() as conn:
-        row = (
-            await conn.execute(
-                sa.select(*SUMMARY_COLUMNS, messages.c.payload, messages.c.content).where(
-                    messages.c.id == message_id
-                )
-            )
-        ).first()
+        row = await log.get_message(conn, message_id)
         if row is None or (
             not principal.is_admin and (principal.user is None or row.user_id != principal.user.id)
         ):
             raise HTTPException(404, f"no message {message_id}")
-        attempts = (
-            await conn.execute(
-                sa.select(message_attempts)
-                .where(message_attempts.c.message_id == message_id)
-                .order_by(message_attempts.c.attempt, message_attempts.c.id)
-            )
-        ).all()
+        attempts = await log.message_attempts_of(conn, message_id)
     out = message_summary(row)
     out["payload"] = row.payload
     out["content"] = row.content

@@ -1,0 +1,195 @@
+"""The operator's pages: the message log with filters and reasons, one message with its
+attempts, the event types (enable, method) and the pause switch."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from itertools import groupby
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request, Response
+from markupsafe import Markup
+
+from clarion.api.deps import ServiceDep
+from clarion.config import METHODS
+from clarion.store import event_types as types_store
+from clarion.store.log import (
+    CursorError,
+    LogFilter,
+    get_message,
+    list_messages,
+    message_attempts_of,
+)
+from clarion.store.settings import set_paused
+from clarion.store.tables import MESSAGE_STATES
+from clarion.web.frame import app_page
+from clarion.web.pages import first, local_path, message_page, read_form, see_other
+from clarion.web.session import AdminSignedIn
+
+router = APIRouter(prefix="/admin", tags=["web"], include_in_schema=False)
+PAGE_SIZE = 50
+
+
+def _when(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S} UTC" if value else ""
+
+
+def _uuid_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+@router.get("/messages")
+async def messages_log(
+    request: Request,
+    service: ServiceDep,
+    principal: AdminSignedIn,
+    status: str = "",
+    method: str = "",
+    event_type: str = "",
+    event_id: str = "",
+    cursor: str = "",
+) -> Response:
+    filters = LogFilter(
+        status=status if status in MESSAGE_STATES else None,
+        method=method or None,
+        event_type=event_type or None,
+        event_id=_uuid_or_none(event_id),
+    )
+    async with service.db.read() as conn:
+        try:
+            found = await list_messages(conn, filters, limit=PAGE_SIZE, cursor=cursor or None)
+        except CursorError:
+            found = await list_messages(conn, filters, limit=PAGE_SIZE)
+        types = await types_store.list_event_types(conn)
+    rows = [
+        {
+            "id": r.id,
+            "title": (r.content or {}).get("title"),
+            "event_type": r.event_type,
+            "recipient": r.recipient,
+            "method": r.method,
+            "status": r.status,
+            "status_reason": r.status_reason,
+            "attempt_count": r.attempt_count,
+            "created_at": _when(r.created_at),
+        }
+        for r in found.rows
+    ]
+    query = {
+        k: v
+        for k, v in (
+            ("status", status),
+            ("method", method),
+            ("event_type", event_type),
+            ("event_id", event_id),
+        )
+        if v
+    }
+    next_url = (
+        "/admin/messages?" + urlencode({**query, "cursor": found.next_cursor})
+        if found.next_cursor
+        else ""
+    )
+    return await app_page(
+        request,
+        service,
+        principal,
+        "messages.html",
+        "Message log",
+        "messages",
+        rows=rows,
+        next_url=next_url,
+        filters=filters,
+        filtered=bool(query),
+        statuses=MESSAGE_STATES,
+        methods=sorted({*METHODS, *(r["method"] for r in rows)}),
+        event_types=types,
+    )
+
+
+@router.get("/messages/{message_id}")
+async def message_detail(
+    message_id: uuid.UUID, request: Request, service: ServiceDep, principal: AdminSignedIn
+) -> Response:
+    async with service.db.read() as conn:
+        row = await get_message(conn, message_id)
+        attempts = await message_attempts_of(conn, message_id) if row else []
+    if row is None:
+        return message_page(service.brand, 404, "Not found", f"There is no message {message_id}.")
+    content: dict[str, Any] = row.content or {}
+    m = dict(row._mapping)
+    for key in ("created_at", "sent_at", "next_retry_after"):
+        m[key] = _when(m[key])
+    return await app_page(
+        request,
+        service,
+        principal,
+        "message_detail.html",
+        content.get("title") or row.event_type,
+        "messages",
+        m=m,
+        content=content,
+        # Sanitized with nh3 when the message was rendered.
+        body_html=Markup(content.get("body_html", "")),
+        attempts=[
+            {**a._mapping, "started_at": _when(a.started_at), "finished_at": _when(a.finished_at)}
+            for a in attempts
+        ],
+    )
+
+
+@router.get("/event-types")
+async def event_types(
+    request: Request, service: ServiceDep, principal: AdminSignedIn, saved: str = ""
+) -> Response:
+    async with service.db.read() as conn:
+        types = await types_store.list_event_types(conn)
+    groups = [(group, list(rows)) for group, rows in groupby(types, key=lambda t: t.group)]
+    names = {t.key: t.name for t in types}
+    return await app_page(
+        request,
+        service,
+        principal,
+        "event_types.html",
+        "Event types",
+        "event-types",
+        groups=groups,
+        methods=METHODS,
+        default_method=service.settings.method,
+        saved=names.get(saved, ""),
+    )
+
+
+@router.post("/event-types/{key}")
+async def update_event_type(
+    key: str, request: Request, service: ServiceDep, principal: AdminSignedIn
+) -> Response:
+    form = await read_form(request)
+    if form is None:
+        return message_page(service.brand, 413, "Too much", "The form sent was too large.")
+    method = first(form, "method")
+    if method and method not in METHODS:
+        return message_page(
+            service.brand, 422, "Unknown method", f"method: {method!r} is not one of {METHODS}."
+        )
+    async with service.db.begin() as conn:
+        updated = await types_store.update_event_type(
+            conn, key, enabled=first(form, "enabled") == "true", method=method or None
+        )
+    if updated is None:
+        return message_page(service.brand, 404, "Not found", f"There is no event type {key!r}.")
+    return see_other(f"/admin/event-types?{urlencode({'saved': key})}#{key}")
+
+
+@router.post("/pause")
+async def pause(request: Request, service: ServiceDep, principal: AdminSignedIn) -> Response:
+    form = await read_form(request)
+    if form is None or first(form, "paused") not in ("true", "false"):
+        return message_page(service.brand, 422, "Not understood", "paused: send true or false.")
+    await set_paused(service.db, first(form, "paused") == "true")
+    return see_other(local_path(first(form, "next"), "/admin/messages"))

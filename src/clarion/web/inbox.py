@@ -1,0 +1,58 @@
+"""``/``: the signed-in user's inbox (what the ``inbox`` method delivered to them)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request, Response
+from markupsafe import Markup
+
+from clarion.api.deps import ServiceDep
+from clarion.store import inbox
+from clarion.web.frame import app_page
+from clarion.web.pages import message_page, see_other
+from clarion.web.session import SignedIn
+
+router = APIRouter(tags=["web"], include_in_schema=False)
+SHOWN = 100
+
+
+@router.get("/")
+async def home(request: Request, service: ServiceDep, principal: SignedIn) -> Response:
+    user = principal.user
+    if user is None:  # the admin token has no inbox of its own
+        return see_other("/admin/messages")
+    async with service.db.read() as conn:
+        rows = await inbox.inbox_items(conn, user.id, limit=SHOWN)
+    items = [
+        {
+            "id": row.id,
+            "title": (row.content or {}).get("title", row.event_type),
+            # Rendered from Markdown and sanitized with nh3 when the message was made.
+            "body_html": Markup((row.content or {}).get("body_html", "")),
+            "actions": (row.content or {}).get("actions", []),
+            "read_at": row.read_at,
+            "sent_at": f"{row.sent_at:%Y-%m-%d %H:%M} UTC" if row.sent_at else "",
+        }
+        for row in rows
+    ]
+    return await app_page(request, service, principal, "inbox.html", "Inbox", "inbox", items=items)
+
+
+@router.post("/inbox/read-all")
+async def read_all(service: ServiceDep, principal: SignedIn) -> Response:
+    if principal.user is not None:
+        async with service.db.begin() as conn:
+            await inbox.mark_all_read(conn, principal.user.id)
+    return see_other("/")
+
+
+@router.post("/inbox/{message_id}/read")
+async def read_one(message_id: uuid.UUID, service: ServiceDep, principal: SignedIn) -> Response:
+    found = False
+    if principal.user is not None:
+        async with service.db.begin() as conn:
+            found = await inbox.mark_read(conn, principal.user.id, message_id)
+    if not found:
+        return message_page(service.brand, 404, "Not found", "There is no such inbox message.")
+    return see_other("/")

@@ -1,0 +1,45 @@
+"""Signing in and out of the web pages (see :mod:`clarion.web.session`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from clarion.api.deps import ServiceDep, principal_for
+from clarion.web.pages import first, local_path, page, read_form, see_other
+from clarion.web.session import clear_cookie, from_our_origin, set_cookie, signed_in
+
+router = APIRouter(tags=["web"], include_in_schema=False)
+
+REFUSED = "That token is unknown, expired, or its user is not active."
+
+
+def _form(service: ServiceDep, status: int, next_path: str, error: str = "") -> Response:
+    return page(service.brand, "signin.html", status, "Sign in", next=next_path, error=error)
+
+
+@router.get("/signin")
+async def signin_form(request: Request, service: ServiceDep, next: str = "/") -> Response:
+    if await signed_in(request, service) is not None:
+        return see_other(local_path(next))
+    return _form(service, 200, local_path(next))
+
+
+@router.post("/signin")
+async def signin(request: Request, service: ServiceDep) -> Response:
+    form = await read_form(request)
+    if form is None or not from_our_origin(request, service):
+        return _form(service, 400, "/", "The sign-in form could not be read; try again.")
+    target = local_path(first(form, "next"))
+    token = first(form, "token").strip()
+    if not token or await principal_for(service, token) is None:
+        return _form(service, 401, target, REFUSED)
+    response = see_other(target)
+    set_cookie(response, service, token)
+    return response
+
+
+@router.post("/signout")
+async def signout() -> Response:
+    response = see_other("/signin")
+    clear_cookie(response)
+    return response
