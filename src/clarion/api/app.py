@@ -22,6 +22,7 @@ from clarion.api.routes import (
 )
 from clarion.service import Service
 from clarion.web import admin, preferences, signin, unsubscribe
+from clarion.web import channels as channel_pages
 from clarion.web import inbox as inbox_page
 
 
@@ -46,6 +47,7 @@ def create_app(service: Service) -> FastAPI:
     app.state.service = service
     install_error_handlers(app)
     routers = (health, users, events, event_types, channels, messages, notifications, inbox)
-    for module in (*routers, unsubscribe, preferences, signin, inbox_page, admin):
+    pages = (unsubscribe, preferences, signin, inbox_page, admin, channel_pages)
+    for module in (*routers, *pages):
         app.include_router(module.router)
     return app

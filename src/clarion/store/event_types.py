@@ -129,6 +129,16 @@ async def list_event_types(conn: AsyncConnection) -> list[EventType]:
     return [_event_type(r) for r in (await conn.execute(query)).all()]
 
 
+async def unknown_event_types(conn: AsyncConnection, keys: Iterable[str]) -> list[str]:
+    """Those of ``keys`` that name no event type, sorted."""
+    wanted = set(keys)
+    if not wanted:
+        return []
+    query = sa.select(event_types.c.key).where(event_types.c.key.in_(wanted))
+    known = {row.key for row in (await conn.execute(query)).all()}
+    return sorted(wanted - known)
+
+
 async def create_event_type(conn: AsyncConnection, key: str, **values: Any) -> EventType:
     """A custom event type (IntegrityError if ``key`` is taken)."""
     now = datetime.now(UTC)

@@ -14,24 +14,19 @@ from sqlalchemy.exc import IntegrityError
 
 from clarion.api.deps import AdminDep, ServiceDep
 from clarion.api.schemas import ChannelCreate, ChannelPatch, ChannelTest
-from clarion.channels.base import Delivered, Outbound, Recipient
+from clarion.channels.probe import send_test_message
 from clarion.channels.registry import (
     ChannelConfigError,
-    build_sender,
     get_kind,
     kinds,
     masked,
     validate_config,
 )
-from clarion.render import Rendered, markdown_to_html, markdown_to_text
 from clarion.service import Service
 from clarion.store import channels as store
-from clarion.store.event_types import list_event_types
+from clarion.store.event_types import unknown_event_types
 
 router = APIRouter(prefix="/api/v1/channels", tags=["channels"])
-
-TEST_TITLE = "Test Notification"
-TEST_BODY = "Hi, from **clarion** 👋 If you can read this, the channel works."
 
 
 def channel_view(channel: store.Channel) -> dict[str, Any]:
@@ -54,8 +49,7 @@ def _config_error(exc: ChannelConfigError) -> HTTPException:
 
 async def _check_events(service: Service, events: list[str]) -> None:
     async with service.db.read() as conn:
-        known = {t.key for t in await list_event_types(conn)}
-    unknown = sorted(set(events) - known)
+        unknown = await unknown_event_types(conn, events)
     if unknown:
         raise HTTPException(422, f"events: unknown event type(s) {', '.join(unknown)}")
 
@@ -159,28 +153,8 @@ async def delete(channel_id: uuid.UUID, service: ServiceDep, principal: AdminDep
 
 
 async def _send_test(service: Service, kind: str, config: dict[str, Any]) -> dict[str, Any]:
-    sender = build_sender(kind, config, service.channel_deps)
-    content = Rendered(
-        title=TEST_TITLE,
-        title_markdown=TEST_TITLE,
-        body_markdown=TEST_BODY,
-        body_text=markdown_to_text(TEST_BODY),
-        body_html=markdown_to_html(TEST_BODY),
-        actions=(),
-    )
-    message = Outbound(
-        message_id=str(uuid.uuid4()),
-        event_type="test_notification",
-        template_id="",
-        template_name=TEST_TITLE,
-        recipient=Recipient(),
-        content=content,
-        payload={"labels": {}, "data": None},
-    )
-    outcome = await sender.send(message)
-    if isinstance(outcome, Delivered):
-        return {"ok": True, "detail": outcome.detail or "delivered"}
-    return {"ok": False, "detail": outcome.reason}
+    result = await send_test_message(kind, config, service.channel_deps)
+    return {"ok": result.ok, "detail": result.detail}
 
 
 @router.post("/test")
