@@ -47,8 +47,11 @@ class SignedLinks:
         self.unsubscribe_base = f"{base}/unsubscribe/"
         self.settings_page = f"{base}/settings/notifications"
 
-    def _seal(self, body: dict[str, str]) -> str:
-        return self.box.keys.encrypt(json.dumps(body).encode()).decode()
+    def _seal(self, body: dict[str, str], issued_at: int | None = None) -> str:
+        data = json.dumps(body).encode()
+        if issued_at is None:
+            return self.box.keys.encrypt(data).decode()
+        return self.box.keys.encrypt_at_time(data, issued_at).decode()
 
     def _open(self, token: str, purpose: str) -> dict[str, Any] | None:
         try:
@@ -80,8 +83,12 @@ class SignedLinks:
 
     # --- the settings page ---------------------------------------------------------------
 
-    def settings_token(self, user_id: str) -> str:
-        return self._seal({"p": SETTINGS, "u": user_id})
+    def settings_token(self, user_id: str, issued_at: int | None = None) -> str:
+        return self._seal({"p": SETTINGS, "u": user_id}, issued_at)
+
+    def issued_at(self, token: str) -> int:
+        """When a token of ours was made (it must have been read successfully first)."""
+        return self.box.keys.extract_timestamp(token.encode())
 
     def read_settings(self, token: str) -> SettingsGrant | None:
         """Whose settings a token opens, and whether it is too old; None if not ours."""
@@ -92,11 +99,15 @@ class SignedLinks:
             return None
         if user_id is None:
             return None
-        age = time.time() - self.box.keys.extract_timestamp(token.encode())
+        age = time.time() - self.issued_at(token)
         return SettingsGrant(user_id, expired=age > SETTINGS_LINK_SECONDS)
 
-    def settings_url(self, user_id: str | None) -> str:
-        """The settings page, opened for ``user_id``; the bare page for team addresses."""
+    def settings_url(self, user_id: str | None, issued_at: int | None = None) -> str:
+        """The settings page, opened for ``user_id``; the bare page for team addresses.
+
+        ``issued_at``: date the link as another link it comes from (the unsubscribe page's),
+        so an old email cannot mint a fresh settings link."""
         if not user_id:
             return self.settings_page
-        return f"{self.settings_page}?token={quote(self.settings_token(user_id))}"
+        token = self.settings_token(user_id, issued_at)
+        return f"{self.settings_page}?token={quote(token)}"

@@ -91,8 +91,13 @@ async def test_an_operator_troubleshoots_and_pauses(start_server, sink, browser:
     await running.wait_status(sent["messages"][0]["id"], {"sent"})
 
     page = await browser.new_page(viewport={"width": 1200, "height": 900})
-    await _sign_in(page, running.url, ADMIN_TOKEN)
+    # Signing in comes back to the page asked for, its query intact.
+    await page.goto(running.url + "/admin/messages?method=web%68ook")
+    await page.get_by_label("API token").fill(ADMIN_TOKEN)
+    await page.get_by_role("button", name="Sign in").click()
     await expect(page.get_by_role("heading", name="Message log")).to_be_visible()
+    assert page.url.endswith("/admin/messages?method=web%68ook")
+    await expect(page.get_by_label("Method")).to_have_value("webhook")
     rows = page.locator("tbody tr")
     await expect(rows).to_have_count(2)
     await page.get_by_label("Status").select_option("permanent_failure")
@@ -151,6 +156,16 @@ async def test_sessions_follow_their_token_and_refuse_other_sites(
             assert answer.status == status
     status, settings = await running.call("GET", "/api/v1/notifications/settings")
     assert settings == {"paused": True}  # only the same-site post took effect
+
+    # Signing out is a same-site form too: another site cannot sign you out.
+    async with running.http.post(
+        running.url + "/signout",
+        headers={**session, "Origin": "http://evil.example"},
+        allow_redirects=False,
+    ) as answer:
+        assert answer.status == 303 and "clarion_session" not in answer.headers.get(
+            "Set-Cookie", ""
+        )
 
     # Revoking the token ends the session on the next page.
     status, _ = await running.call("DELETE", f"/api/v1/users/{olga['id']}/tokens/{token['id']}")

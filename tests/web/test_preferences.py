@@ -170,6 +170,18 @@ async def test_links_that_open_nothing_say_why_and_change_nothing(start_server) 
         assert answer.headers["Location"].endswith("&saved=1")
     assert "workspace_deleted" in await _disabled(running, zoe["id"])  # nothing ticked: all off
 
+    # An old unsubscribe link cannot mint a fresh settings link: the one it shows is dated
+    # as the unsubscribe link, so it has expired too.
+    body = json.dumps({"p": "unsubscribe", "u": zoe["id"], "t": "task_idle"}).encode()
+    unsubscribe = links.box.keys.encrypt_at_time(body, old).decode()
+    async with running.http.get(f"{running.url}/unsubscribe/{unsubscribe}") as confirm:
+        found = re.search(
+            r'href="([^"]*/settings/notifications\?token=[^"]+)"', await confirm.text()
+        )
+    assert confirm.status == 200 and found
+    async with running.http.get(found[1].replace("&amp;", "&")) as stale:
+        assert stale.status == 410
+
     status, _ = await running.call("DELETE", f"/api/v1/users/{zoe['id']}")
     assert status in (200, 204)
     async with running.http.get(page, params={"token": valid}) as gone:

@@ -24,6 +24,7 @@ from clarion.service import Service
 from clarion.web import admin, preferences, signin, unsubscribe
 from clarion.web import channels as channel_pages
 from clarion.web import inbox as inbox_page
+from clarion.web.pages import install_page_errors
 
 
 def create_app(service: Service) -> FastAPI:
@@ -46,6 +47,7 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     install_error_handlers(app)
+    install_page_errors(app)
     routers = (health, users, events, event_types, channels, messages, notifications, inbox)
     pages = (unsubscribe, preferences, signin, inbox_page, admin, channel_pages)
     for module in (*routers, *pages):

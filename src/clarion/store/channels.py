@@ -38,14 +38,16 @@ class Channel:
         return {**self.config, **self.secrets}
 
 
-def _channel(row: Any, box: SecretBox) -> Channel:
+def _channel(row: Any, box: SecretBox | None) -> Channel:
+    """``box`` None: the secrets are left sealed (``secrets`` empty), for lists and removal,
+    which must work even when they cannot be opened."""
     m = row._mapping
     return Channel(
         id=m["id"],
         name=m["name"],
         kind=m["kind"],
         config=dict(m["config"] or {}),
-        secrets=box.open(m["secrets"]),
+        secrets=box.open(m["secrets"]) if box is not None else {},
         events=list(m["events"] or []),
         enabled=bool(m["enabled"]),
         created_at=m["created_at"],
@@ -87,13 +89,13 @@ async def create_channel(
 
 
 async def get_channel(
-    conn: AsyncConnection, box: SecretBox, channel_id: uuid.UUID
+    conn: AsyncConnection, box: SecretBox | None, channel_id: uuid.UUID
 ) -> Channel | None:
     row = (await conn.execute(sa.select(channels).where(channels.c.id == channel_id))).first()
     return _channel(row, box) if row else None
 
 
-async def list_channels(conn: AsyncConnection, box: SecretBox) -> list[Channel]:
+async def list_channels(conn: AsyncConnection, box: SecretBox | None) -> list[Channel]:
     rows = (await conn.execute(sa.select(channels).order_by(channels.c.name))).all()
     return [_channel(r, box) for r in rows]
 

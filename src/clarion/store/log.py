@@ -45,9 +45,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         when, _, ident = raw.partition("|")
-        return datetime.fromisoformat(when), uuid.UUID(ident)
+        created_at, message_id = datetime.fromisoformat(when), uuid.UUID(ident)
     except ValueError:
         raise CursorError("not a cursor from a previous page") from None
+    if created_at.tzinfo is None:
+        raise CursorError("not a cursor from a previous page")
+    return created_at, message_id
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from clarion.store.log import (
 from clarion.store.settings import set_paused
 from clarion.store.tables import MESSAGE_STATES
 from clarion.web.frame import app_page
-from clarion.web.pages import first, local_path, message_page, read_form, see_other
+from clarion.web.pages import first, local_path, message_page, parse_id, read_form, see_other
 from clarion.web.session import AdminSignedIn
 
 router = APIRouter(prefix="/admin", tags=["web"], include_in_schema=False)
@@ -112,10 +112,11 @@ async def messages_log(
     )
 
 
-@router.get("/messages/{message_id}")
+@router.get("/messages/{ref}")
 async def message_detail(
-    message_id: uuid.UUID, request: Request, service: ServiceDep, principal: AdminSignedIn
+    ref: str, request: Request, service: ServiceDep, principal: AdminSignedIn
 ) -> Response:
+    message_id = parse_id(ref, "message")
     async with service.db.read() as conn:
         row = await get_message(conn, message_id)
         attempts = await message_attempts_of(conn, message_id) if row else []
@@ -170,8 +171,6 @@ async def update_event_type(
     key: str, request: Request, service: ServiceDep, principal: AdminSignedIn
 ) -> Response:
     form = await read_form(request)
-    if form is None:
-        return message_page(service.brand, 413, "Too much", "The form sent was too large.")
     method = first(form, "method")
     if method and method not in METHODS:
         return message_page(
@@ -189,7 +188,7 @@ async def update_event_type(
 @router.post("/pause")
 async def pause(request: Request, service: ServiceDep, principal: AdminSignedIn) -> Response:
     form = await read_form(request)
-    if form is None or first(form, "paused") not in ("true", "false"):
+    if first(form, "paused") not in ("true", "false"):
         return message_page(service.brand, 422, "Not understood", "paused: send true or false.")
     await set_paused(service.db, first(form, "paused") == "true")
     return see_other(local_path(first(form, "next"), "/admin/messages"))

@@ -104,14 +104,17 @@ def shown_value(field: FormField, config: dict[str, Any]) -> Any:
 def config_from_form(
     fields: list[FormField], form: dict[str, list[str]]
 ) -> tuple[dict[str, Any], list[str]]:
-    """The config the form describes (empty fields left out, so defaults apply) and the
-    problems found before validation (a header line without a colon)."""
+    """The config the form describes (empty fields left out, so defaults apply; a secret
+    ticked for removal as None) and the problems found before validation (a header line
+    without a colon)."""
     raw: dict[str, Any] = {}
     problems: list[str] = []
     for field in fields:
         values = form.get(field.input_name, [])
         text = values[0].strip() if values else ""
-        if field.widget == "checkbox":
+        if field.secret and form.get(f"{field.input_name}.clear"):
+            raw[field.name] = None  # "remove the stored value"
+        elif field.widget == "checkbox":
             raw[field.name] = bool(values)
         elif field.widget == "lines":
             items = [line.strip() for line in re.split(r"[\n,]", text) if line.strip()]
@@ -119,10 +122,15 @@ def config_from_form(
                 raw[field.name] = items
         elif field.widget == "pairs":
             pairs: dict[str, str] = {}
-            for line in filter(None, (line.strip() for line in text.splitlines())):
+            lines = [line.strip() for line in text.splitlines()]
+            for number, line in enumerate(lines, 1):
+                if not line:
+                    continue
                 key, colon, value = line.partition(":")
                 if not colon or not key.strip():
-                    problems.append(f"config.{field.name}: {line!r} is not 'Name: value'")
+                    # A secret's text is never shown back, even when it is wrong.
+                    shown = f"line {number}" if field.secret else repr(line)
+                    problems.append(f"config.{field.name}: {shown} is not 'Name: value'")
                     continue
                 pairs[key.strip()] = value.strip()
             if pairs:
@@ -132,20 +140,24 @@ def config_from_form(
     return raw, problems
 
 
-def seal_draft(box: SecretBox, secrets: dict[str, Any]) -> str:
+def seal_draft(box: SecretBox, secrets: dict[str, Any], scope: str) -> str:
+    """``scope``: the form the secrets were typed into (a new channel of a kind, or one
+    channel), so a draft cannot be carried into another form."""
     if not secrets:
         return ""
-    return box.keys.encrypt(json.dumps({"p": DRAFT, "s": secrets}).encode()).decode()
+    return box.keys.encrypt(json.dumps({"p": DRAFT, "c": scope, "s": secrets}).encode()).decode()
 
 
-def open_draft(box: SecretBox, sealed: str) -> dict[str, Any]:
-    """The secrets a draft carries; nothing if it is missing, forged or over an hour old."""
+def open_draft(box: SecretBox, sealed: str, scope: str) -> dict[str, Any]:
+    """The secrets a draft carries; nothing if it is missing, forged, over an hour old or
+    made in another form."""
     if not sealed:
         return {}
     try:
         body = json.loads(box.keys.decrypt(sealed.encode(), ttl=DRAFT_SECONDS))
     except (InvalidToken, ValueError, TypeError):
         return {}
-    if not isinstance(body, dict) or body.get("p") != DRAFT or not isinstance(body.get("s"), dict):
+    if not isinstance(body, dict) or (body.get("p"), body.get("c")) != (DRAFT, scope):
         return {}
-    return dict(body["s"])
+    secrets = body.get("s")
+    return dict(secrets) if isinstance(secrets, dict) else {}

@@ -7,7 +7,6 @@ storage and the test send are the ones the API uses.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clarion.api.deps import Principal, ServiceDep
 from clarion.channels.probe import ProbeResult, send_test_message
 from clarion.channels.registry import ChannelConfigError, ChannelKind, kinds, validate_config
+from clarion.secrets import SecretsError
 from clarion.service import Service
 from clarion.store import channels as store
 from clarion.store.event_types import list_event_types, unknown_event_types
@@ -32,10 +32,11 @@ from clarion.web.channel_form import (
     shown_value,
 )
 from clarion.web.frame import app_page
-from clarion.web.pages import first, message_page, read_form, see_other
+from clarion.web.pages import PageError, first, message_page, parse_id, read_form, see_other
 from clarion.web.session import AdminSignedIn
 
 router = APIRouter(prefix="/admin/channels", tags=["web"], include_in_schema=False)
+NAME_LIMIT = 200  # as the API's
 
 
 @dataclass
@@ -99,33 +100,35 @@ class Posted:
 
 
 async def _read_posted(
-    request: Request, service: Service, kind: ChannelKind, kept: dict[str, Any]
-) -> Posted | None:
-    """The posted form; ``kept``: secrets that an empty secret field leaves as they are."""
+    request: Request, service: Service, kind: ChannelKind, stored: dict[str, Any], scope: str
+) -> Posted:
+    """The posted form. A secret field left empty keeps the value typed before a Test
+    Connection (the sealed draft), else the ``stored`` one; ``scope`` names the form."""
     form = await read_form(request)
-    if form is None:
-        return None
     fields = fields_of(kind)
     raw, errors = config_from_form(fields, form)
     secret_names = {f.name for f in fields if f.secret}
-    kept = {**kept, **open_draft(service.secret_box, first(form, "draft"))}
-    raw = {**{k: v for k, v in kept.items() if k in secret_names}, **raw}
+    drafted = open_draft(service.secret_box, first(form, "draft"), scope)
+    typed = {k: v for k, v in {**drafted, **raw}.items() if k in secret_names and v}
+    raw = {**{k: v for k, v in stored.items() if k in secret_names}, **drafted, **raw}
+    raw = {k: v for k, v in raw.items() if v is not None}  # secrets ticked for removal
     name = first(form, "name").strip()
     if not name:
         errors.append("name: give the channel a name")
+    elif len(name) > NAME_LIMIT:
+        errors.append(f"name: at most {NAME_LIMIT} characters")
     events = sorted(set(form.get("events", [])))
     async with service.db.read() as conn:
         unknown = await unknown_event_types(conn, events)
     if unknown:
         errors.append(f"events: unknown event type(s) {', '.join(unknown)}")
-    typed = {k: raw[k] for k in secret_names if k in raw}
     draft = Draft(
         name=name,
         config={k: v for k, v in raw.items() if k not in secret_names},
         events=events,
         enabled=bool(form.get("enabled")),
         secrets_set={k for k in secret_names if raw.get(k)},
-        sealed=seal_draft(service.secret_box, typed),
+        sealed=seal_draft(service.secret_box, typed, scope),
     )
     return Posted(draft, raw, errors, first(form, "do", "save"))
 
@@ -200,7 +203,7 @@ async def _list_page(
     probe_name: str = "",
 ) -> Response:
     async with service.db.read() as conn:
-        found = await store.list_channels(conn, service.secret_box)
+        found = await store.list_channels(conn, None)  # no secrets needed
     titles = {k.kind: k.title for k in kinds().values()}
     rows = [
         {
@@ -261,9 +264,7 @@ async def create_channel(
     spec = kinds().get(kind)
     if spec is None:
         return message_page(service.brand, 404, "Unknown kind", f"kind: {kind!r} is unknown.")
-    posted = await _read_posted(request, service, spec, {})
-    if posted is None:
-        return message_page(service.brand, 413, "Too much", "The form sent was too large.")
+    posted = await _read_posted(request, service, spec, {}, f"new:{spec.kind}")
 
     async def save(conn: AsyncConnection, public: dict[str, Any], secret: dict[str, Any]) -> None:
         await store.create_channel(
@@ -281,22 +282,30 @@ async def create_channel(
     return await _submit(request, service, principal, spec, posted, save, action, "New channel")
 
 
-async def _channel(service: Service, channel_id: uuid.UUID) -> store.Channel | None:
-    async with service.db.read() as conn:
-        return await store.get_channel(conn, service.secret_box, channel_id)
-
-
-def _not_found(service: Service, channel_id: uuid.UUID) -> Response:
-    return message_page(service.brand, 404, "Not found", f"There is no channel {channel_id}.")
-
-
-@router.get("/{channel_id}")
-async def edit_channel(
-    channel_id: uuid.UUID, request: Request, service: ServiceDep, principal: AdminSignedIn
-) -> Response:
-    channel = await _channel(service, channel_id)
+async def _channel(service: Service, ref: str) -> tuple[store.Channel, ChannelKind]:
+    """A channel with its secrets opened, and its kind; otherwise a page saying why not."""
+    channel_id = parse_id(ref, "channel")
+    try:
+        async with service.db.read() as conn:
+            channel = await store.get_channel(conn, service.secret_box, channel_id)
+    except SecretsError as exc:
+        message = f"{exc} Remove the channel and add it again."
+        raise PageError(409, "Secrets unreadable", message) from None
     if channel is None:
-        return _not_found(service, channel_id)
+        raise PageError(404, "Not found", f"There is no channel {channel_id}.")
+    spec = kinds().get(channel.kind)
+    if spec is None:
+        raise PageError(
+            409, "Unknown kind", f"This version has no channel kind {channel.kind!r}; remove it."
+        )
+    return channel, spec
+
+
+@router.get("/{ref}")
+async def edit_channel(
+    ref: str, request: Request, service: ServiceDep, principal: AdminSignedIn
+) -> Response:
+    channel, spec = await _channel(service, ref)
     draft = Draft(
         name=channel.name,
         config=channel.config,
@@ -308,31 +317,26 @@ async def edit_channel(
         request,
         service,
         principal,
-        kinds()[channel.kind],
+        spec,
         draft,
         action=f"/admin/channels/{channel.id}",
         title=channel.name,
     )
 
 
-@router.post("/{channel_id}")
+@router.post("/{ref}")
 async def update_channel(
-    channel_id: uuid.UUID, request: Request, service: ServiceDep, principal: AdminSignedIn
+    ref: str, request: Request, service: ServiceDep, principal: AdminSignedIn
 ) -> Response:
-    channel = await _channel(service, channel_id)
-    if channel is None:
-        return _not_found(service, channel_id)
-    spec = kinds()[channel.kind]
-    posted = await _read_posted(request, service, spec, channel.secrets)
-    if posted is None:
-        return message_page(service.brand, 413, "Too much", "The form sent was too large.")
-    posted.draft.secrets_set |= set(channel.secrets)
+    channel, spec = await _channel(service, ref)
+    scope = f"channel:{channel.id}"
+    posted = await _read_posted(request, service, spec, channel.secrets, scope)
 
     async def save(conn: AsyncConnection, public: dict[str, Any], secret: dict[str, Any]) -> None:
         await store.update_channel(
             conn,
             service.secret_box,
-            channel_id,
+            channel.id,
             secrets=secret,
             name=posted.draft.name,
             config=public,
@@ -344,24 +348,30 @@ async def update_channel(
     return await _submit(request, service, principal, spec, posted, save, action, channel.name)
 
 
-@router.post("/{channel_id}/test")
+@router.post("/{ref}/test")
 async def test_channel(
-    channel_id: uuid.UUID, request: Request, service: ServiceDep, principal: AdminSignedIn
+    ref: str, request: Request, service: ServiceDep, principal: AdminSignedIn
 ) -> Response:
-    channel = await _channel(service, channel_id)
-    if channel is None:
-        return _not_found(service, channel_id)
-    probe = await send_test_message(channel.kind, channel.full_config, service.channel_deps)
+    channel, spec = await _channel(service, ref)
+    probe = await send_test_message(spec.kind, channel.full_config, service.channel_deps)
     return await _list_page(request, service, principal, probe=probe, probe_name=channel.name)
 
 
-@router.get("/{channel_id}/remove")
-async def confirm_remove(
-    channel_id: uuid.UUID, request: Request, service: ServiceDep, principal: AdminSignedIn
-) -> Response:
-    channel = await _channel(service, channel_id)
+async def _sealed_channel(service: Service, ref: str) -> store.Channel:
+    """A channel without opening its secrets: removal works even when they are unreadable."""
+    channel_id = parse_id(ref, "channel")
+    async with service.db.read() as conn:
+        channel = await store.get_channel(conn, None, channel_id)
     if channel is None:
-        return _not_found(service, channel_id)
+        raise PageError(404, "Not found", f"There is no channel {channel_id}.")
+    return channel
+
+
+@router.get("/{ref}/remove")
+async def confirm_remove(
+    ref: str, request: Request, service: ServiceDep, principal: AdminSignedIn
+) -> Response:
+    channel = await _sealed_channel(service, ref)
     return await app_page(
         request,
         service,
@@ -377,10 +387,10 @@ async def confirm_remove(
     )
 
 
-@router.post("/{channel_id}/remove")
-async def remove(channel_id: uuid.UUID, service: ServiceDep, principal: AdminSignedIn) -> Response:
+@router.post("/{ref}/remove")
+async def remove(ref: str, service: ServiceDep, principal: AdminSignedIn) -> Response:
+    channel = await _sealed_channel(service, ref)
     async with service.db.begin() as conn:
-        channel = await store.get_channel(conn, service.secret_box, channel_id)
-        if channel is None or not await store.delete_channel(conn, channel_id):
-            return _not_found(service, channel_id)
+        if not await store.delete_channel(conn, channel.id):
+            raise PageError(404, "Not found", f"There is no channel {channel.id}.")
     return see_other("/admin/channels?" + urlencode({"notice": f"Removed {channel.name}."}))

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Request, Response
 from markupsafe import Markup
 
 from clarion.api.deps import ServiceDep
 from clarion.store import inbox
 from clarion.web.frame import app_page
-from clarion.web.pages import message_page, see_other
+from clarion.web.pages import message_page, parse_id, see_other
 from clarion.web.session import SignedIn
 
 router = APIRouter(tags=["web"], include_in_schema=False)
@@ -47,8 +45,9 @@ async def read_all(service: ServiceDep, principal: SignedIn) -> Response:
     return see_other("/")
 
 
-@router.post("/inbox/{message_id}/read")
-async def read_one(message_id: uuid.UUID, service: ServiceDep, principal: SignedIn) -> Response:
+@router.post("/inbox/{ref}/read")
+async def read_one(ref: str, service: ServiceDep, principal: SignedIn) -> Response:
+    message_id = parse_id(ref, "inbox message")
     found = False
     if principal.user is not None:
         async with service.db.begin() as conn:

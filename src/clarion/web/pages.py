@@ -3,12 +3,13 @@ keep a link's token out of caches, other sites' referrers and their frames."""
 
 from __future__ import annotations
 
+import uuid
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qs
 
 import jinja2
-from fastapi import Request
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from clarion.render.email import Brand
@@ -66,12 +67,45 @@ def message_page(
     )
 
 
-async def read_form(request: Request) -> dict[str, list[str]] | None:
-    """A posted form's fields, or None when it is larger than any of our forms."""
+class PageError(Exception):
+    """Ends a page request with a short page, or a redirect to ``location``, not JSON."""
+
+    def __init__(self, status: int, title: str, message: str = "", location: str = ""):
+        super().__init__(message or title)
+        self.status, self.title, self.message, self.location = status, title, message, location
+
+
+async def _page_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageError)
+    if exc.location:
+        return see_other(exc.location)
+    brand: Brand = request.app.state.service.brand
+    return message_page(brand, exc.status, exc.title, exc.message)
+
+
+def install_page_errors(app: FastAPI) -> None:
+    app.add_exception_handler(PageError, _page_error)
+
+
+async def read_form(request: Request) -> dict[str, list[str]]:
+    """A posted form's fields; a page error if it is larger than any of our forms, or holds
+    a NUL character (which PostgreSQL cannot store)."""
     body = await request.body()
     if len(body) > FORM_LIMIT:
-        return None
-    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        raise PageError(413, "Too much", "The form sent was too large.")
+    form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    for name, values in form.items():
+        if "\x00" in name or any("\x00" in v for v in values):
+            raise PageError(422, "Not saved", f"{name}: contains a NUL character.")
+    return form
+
+
+def parse_id(value: str, what: str) -> uuid.UUID:
+    """An id from a page's path; a 404 page for anything else."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise PageError(404, "Not found", f"There is no {what} {value!r}.") from None
 
 
 def first(form: dict[str, list[str]], name: str, default: str = "") -> str:

@@ -31,7 +31,7 @@ from clarion.store.users import (
 )
 from clarion.web.frame import app_page
 from clarion.web.pages import message_page, page, read_form, see_other
-from clarion.web.session import from_our_origin, signed_in
+from clarion.web.session import from_our_origin, sign_in_first, signed_in
 
 router = APIRouter(tags=["web"], include_in_schema=False)
 
@@ -111,6 +111,8 @@ async def _open(request: Request, service: Service, token: str) -> Opened | Resp
     brand = service.brand
     if not token:
         principal = await signed_in(request, service)
+        if principal is None and request.method == "POST":  # the session ended meanwhile
+            raise sign_in_first(PATH)
         if principal is None:
             return message_page(brand, 200, "Notification settings", NO_TOKEN)
         if principal.user is None:
@@ -176,8 +178,6 @@ async def save(request: Request, service: ServiceDep, token: str = "") -> Respon
         return opened
     user = opened.user
     form = await read_form(request)
-    if form is None:
-        return message_page(service.brand, 413, "Too much", "The form sent was too large.")
     turned_on = set(form.get("on", []))
     async with service.db.begin() as conn:
         types = await list_event_types(conn)

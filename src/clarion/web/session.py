@@ -14,10 +14,11 @@ from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from cryptography.fernet import InvalidToken
-from fastapi import Depends, HTTPException, Request, Response
+from fastapi import Depends, Request, Response
 
 from clarion.api.deps import Principal, ServiceDep, principal_for
 from clarion.service import Service
+from clarion.web.pages import PageError
 
 COOKIE = "clarion_session"
 SESSION_SECONDS = 12 * 3600
@@ -79,18 +80,22 @@ def from_our_origin(request: Request, service: Service) -> bool:
 
 
 def next_path(request: Request) -> str:
-    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return quote(path, safe="/?=&")
+    """This page's path and query, as sent (the query stays percent-encoded)."""
+    path = quote(request.url.path, safe="/")
+    return path + (f"?{request.url.query}" if request.url.query else "")
+
+
+def sign_in_first(path: str) -> PageError:
+    return PageError(303, "Sign in", location=f"/signin?next={quote(path, safe='')}")
 
 
 async def require_signed_in(request: Request, service: ServiceDep) -> Principal:
     """The signed-in caller; otherwise a redirect to the sign-in page, which comes back."""
     principal = await signed_in(request, service)
     if principal is None:
-        location = f"/signin?next={quote(next_path(request), safe='')}"
-        raise HTTPException(303, "sign in first", headers={"Location": location})
+        raise sign_in_first(next_path(request) if request.method == "GET" else "/")
     if request.method == "POST" and not from_our_origin(request, service):
-        raise HTTPException(403, "this form was sent from another site")
+        raise PageError(403, "Not allowed", "This form was sent from another site.")
     return principal
 
 
@@ -99,7 +104,7 @@ SignedIn = Annotated[Principal, Depends(require_signed_in)]
 
 async def require_admin_signed_in(principal: SignedIn) -> Principal:
     if not principal.is_admin:
-        raise HTTPException(403, "this page needs the owner or user-admin role")
+        raise PageError(403, "Not allowed", "This page needs the owner or user-admin role.")
     return principal
 
 

@@ -27,8 +27,8 @@ async def signin_form(request: Request, service: ServiceDep, next: str = "/") ->
 @router.post("/signin")
 async def signin(request: Request, service: ServiceDep) -> Response:
     form = await read_form(request)
-    if form is None or not from_our_origin(request, service):
-        return _form(service, 400, "/", "The sign-in form could not be read; try again.")
+    if not from_our_origin(request, service):
+        return _form(service, 403, "/", "This form was sent from another site; sign in here.")
     target = local_path(first(form, "next"))
     token = first(form, "token").strip()
     if not token or await principal_for(service, token) is None:
@@ -39,7 +39,9 @@ async def signin(request: Request, service: ServiceDep) -> Response:
 
 
 @router.post("/signout")
-async def signout() -> Response:
+async def signout(request: Request, service: ServiceDep) -> Response:
+    if not from_our_origin(request, service):  # another site may not sign you out
+        return see_other("/")
     response = see_other("/signin")
     clear_cookie(response)
     return response

@@ -44,11 +44,18 @@ def _page(
     title: str,
     message: str,
     opt_out: OptOut | None = None,
+    token: str = "",
     **form: str,
 ) -> HTMLResponse:
-    """A page linking to the settings, opened for the link's user when the link is valid."""
-    user_id = str(opt_out.user_id) if opt_out else None
-    settings_url = service.links.settings_url(user_id)
+    """A page linking to the settings, opened for the link's user when the link is valid.
+
+    The settings link is dated as the unsubscribe link, so it expires as if it had come in
+    the same email."""
+    if opt_out is None:
+        settings_url = service.links.settings_url(None)
+    else:
+        issued = service.links.issued_at(token)
+        settings_url = service.links.settings_url(str(opt_out.user_id), issued)
     return message_page(service.brand, status, title, message, settings_url=settings_url, **form)
 
 
@@ -64,6 +71,7 @@ async def confirm(token: str, service: ServiceDep) -> HTMLResponse:
         "Unsubscribe?",
         f"You will no longer receive “{name}” notifications.",
         opt_out,
+        token,
         form_action=f"/unsubscribe/{token}",
         button="Unsubscribe",
     )
@@ -84,4 +92,5 @@ async def unsubscribe(token: str, service: ServiceDep) -> HTMLResponse:
         f"You will no longer receive “{name}” notifications. "
         "You can turn them back on in your notification settings.",
         opt_out,
+        token,
     )
