@@ -36,8 +36,8 @@ postgres:
 		pg_isready -h $(PG_HOST) -p 5432; }
 
 lint: install
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 typecheck: install
 	$(BIN)/mypy

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,8 +46,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_http(url: str, within: float = 30) -> None:
+    deadline = time.monotonic() + within
     async with aiohttp.ClientSession() as session:
         while True:
             try:
@@ -99,7 +101,7 @@ class Database:
         if self.engine == "postgres":
             await _pg(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
         else:
-            subprocess.run(["rm", "-rf", self.dir], check=False)
+            await asyncio.to_thread(shutil.rmtree, self.dir, ignore_errors=True)
 
 
 async def _pg(statement: str) -> None:
@@ -135,8 +137,17 @@ class Servers:
             self.urls.append(f"http://127.0.0.1:{port}")
             self.procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "clarion", "server", "--http-address", f"127.0.0.1:{port}"],
-                    env=base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    [
+                        sys.executable,
+                        "-m",
+                        "clarion",
+                        "server",
+                        "--http-address",
+                        f"127.0.0.1:{port}",
+                    ],
+                    env=base,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
                 )
             )
 
@@ -179,30 +190,32 @@ def _event(i: int, run: str) -> dict[str, Any]:
 
 async def _pause(session: aiohttp.ClientSession, url: str, paused: bool) -> None:
     """The kill switch, through the API."""
-    async with session.put(f"{url}/api/v1/notifications/settings", json={"paused": paused},
-                           headers=_headers()) as r:
+    async with session.put(
+        f"{url}/api/v1/notifications/settings", json={"paused": paused}, headers=_headers()
+    ) as r:
         assert r.status == 200, await r.text()
 
 
-async def _post_batches(
-    session: aiohttp.ClientSession, urls: list[str], n: int, run: str
-) -> None:
+async def _post_batches(session: aiohttp.ClientSession, urls: list[str], n: int, run: str) -> None:
     """``n`` events in batches of 500, 4 requests in flight, spread over the servers' APIs
     in turn, as a load balancer in front of the replicas would."""
     batches = [[_event(i, run) for i in range(s, min(n, s + 500))] for s in range(0, n, 500)]
     limit = asyncio.Semaphore(4)
 
     async def post(url: str, batch: list[dict[str, Any]]) -> None:
-        async with limit, session.post(
-            f"{url}/api/v1/events/batch", json={"events": batch}, headers=_headers()
-        ) as r:
+        async with (
+            limit,
+            session.post(
+                f"{url}/api/v1/events/batch", json={"events": batch}, headers=_headers()
+            ) as r,
+        ):
             assert r.status == 202, await r.text()
 
     await asyncio.gather(*(post(urls[i % len(urls)], b) for i, b in enumerate(batches)))
 
 
-async def _wait_count(session: aiohttp.ClientSession, sink: Sink, n: int, timeout: float) -> float:
-    deadline = time.monotonic() + timeout
+async def _wait_count(session: aiohttp.ClientSession, sink: Sink, n: int, within: float) -> float:
+    deadline = time.monotonic() + within
     while True:
         if (await sink.stats(session))["count"] >= n:
             return time.perf_counter()
@@ -238,7 +251,7 @@ async def end_to_end(sink: Sink, engine: str, processes: int, n: int) -> float:
             await sink.reset(session)
             start = time.perf_counter()
             await _post_batches(session, servers.urls, n, uuid.uuid4().hex[:6])
-            done = await _wait_count(session, sink, n, timeout=600)
+            done = await _wait_count(session, sink, n, within=600)
             return n / (done - start)
         finally:
             servers.stop()
@@ -278,8 +291,11 @@ async def split(sink: Sink, engine: str, processes: int, n: int) -> None:
 
         def show(phase: str, rate: float, before: list[float], after: list[float]) -> None:
             each = [round((b - a) / n * 1e6) for a, b in zip(before, after, strict=True)]
-            print(f"{engine}, {processes} process(es), {phase}: {rate:,.0f}/s; CPU µs a message: "
-                  f"clarion {each[:-2]}, sink {each[-2]}, PostgreSQL {each[-1]}", flush=True)
+            print(
+                f"{engine}, {processes} process(es), {phase}: {rate:,.0f}/s; CPU µs a message: "
+                f"clarion {each[:-2]}, sink {each[-2]}, PostgreSQL {each[-1]}",
+                flush=True,
+            )
 
         try:
             await _create_user(session, servers.urls[0])
@@ -291,7 +307,7 @@ async def split(sink: Sink, engine: str, processes: int, n: int) -> None:
             show("intake", n / (time.perf_counter() - start), before, cpu())
             before, start = cpu(), time.perf_counter()
             await _pause(session, servers.urls[0], False)
-            done = await _wait_count(session, sink, n, timeout=600)
+            done = await _wait_count(session, sink, n, within=600)
             show("delivery", n / (done - start), before, cpu())
         finally:
             servers.stop()
@@ -308,7 +324,9 @@ def apprise_rate(sink: Sink, n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-async def latency(sink: Sink, engine: str, seconds: float, rate: float = 50.0) -> tuple[float, float]:
+async def latency(
+    sink: Sink, engine: str, seconds: float, rate: float = 50.0
+) -> tuple[float, float]:
     async with Database(engine) as db, aiohttp.ClientSession() as session:
         data_dir = tempfile.mkdtemp(prefix="clarion-bench-data-")
         servers = await Servers(db.url, sink, 1, data_dir).start()
@@ -327,7 +345,7 @@ async def latency(sink: Sink, engine: str, seconds: float, rate: float = 50.0) -
                 ) as r:
                     body = await r.json()
                 sent[body["messages"][0]["id"]] = before
-            await _wait_count(session, sink, count, timeout=60)
+            await _wait_count(session, sink, count, within=60)
             arrivals = (await sink.stats(session))["arrivals"]
             waits = sorted((arrivals[k] - v) / 1e6 for k, v in sent.items())
             return statistics.median(waits), waits[int(len(waits) * 0.99) - 1]
@@ -349,7 +367,9 @@ async def single_events(sink: Sink, engine: str, n: int, in_flight: int = 16) ->
 
             async def client() -> None:
                 for i in todo:
-                    async with session.post(f"{url}/api/v1/events", json=_event(i, run), headers=_headers()) as r:
+                    async with session.post(
+                        f"{url}/api/v1/events", json=_event(i, run), headers=_headers()
+                    ) as r:
                         assert r.status == 202, await r.text()
 
             start = time.perf_counter()
@@ -372,13 +392,26 @@ async def claim_time(engine: str, queued: int) -> float:
         now = datetime.now(UTC) - timedelta(minutes=1)
         event_id = uuid.uuid4()
         async with store.begin() as conn:
-            await conn.execute(events.insert().values(id=event_id, type="bench", labels={}, created_at=now))
+            await conn.execute(
+                events.insert().values(id=event_id, type="bench", labels={}, created_at=now)
+            )
         chunk = 10_000
         for start in range(0, queued, chunk):
             rows = [
-                {"id": uuid.uuid4(), "event_id": event_id, "event_type": "bench", "method": "webhook",
-                 "recipient": "b@example.com", "status": "pending", "attempt_count": 0,
-                 "claimable_at": now, "payload": {}, "content": {}, "created_at": now, "updated_at": now}
+                {
+                    "id": uuid.uuid4(),
+                    "event_id": event_id,
+                    "event_type": "bench",
+                    "method": "webhook",
+                    "recipient": "b@example.com",
+                    "status": "pending",
+                    "attempt_count": 0,
+                    "claimable_at": now,
+                    "payload": {},
+                    "content": {},
+                    "created_at": now,
+                    "updated_at": now,
+                }
                 for _ in range(min(chunk, queued - start))
             ]
             async with store.begin() as conn:
@@ -386,8 +419,9 @@ async def claim_time(engine: str, queued: int) -> float:
         timings = []
         for _ in range(20):
             t = time.perf_counter()
-            await claim_due_messages(store, limit=100, lease_period=timedelta(minutes=5),
-                                     now=datetime.now(UTC))
+            await claim_due_messages(
+                store, limit=100, lease_period=timedelta(minutes=5), now=datetime.now(UTC)
+            )
             timings.append((time.perf_counter() - t) * 1000)
         await store.close()
         return statistics.median(timings)
@@ -410,13 +444,16 @@ async def rss_with_queue(sink: Sink, queued: int) -> float:
 def smtp_rate(n: int) -> float:
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-c",
-         "import asyncio, sys\n"
-         "from aiosmtpd.controller import Controller\n"
-         "class H:\n"
-         "    async def handle_DATA(self, s, se, e): return '250 OK'\n"
-         f"c = Controller(H(), hostname='127.0.0.1', port={port}); c.start()\n"
-         "import time\nwhile True: time.sleep(3600)\n"]
+        [
+            sys.executable,
+            "-c",
+            "import asyncio, sys\n"
+            "from aiosmtpd.controller import Controller\n"
+            "class H:\n"
+            "    async def handle_DATA(self, s, se, e): return '250 OK'\n"
+            f"c = Controller(H(), hostname='127.0.0.1', port={port}); c.start()\n"
+            "import time\nwhile True: time.sleep(3600)\n",
+        ]
     )
     try:
         return asyncio.run(_smtp_send(port, n))
@@ -433,10 +470,8 @@ async def _smtp_send(port: int, n: int) -> float:
     from clarion.render.email import Brand
 
     await asyncio.sleep(1.0)
-    composer = Composer(Brand(), "http://127.0.0.1/settings/notifications")
-    sender = SmtpSender(
-        SmtpServer("127.0.0.1", port), composer, "bench@example.com", pool_size=8
-    )
+    composer = Composer(Brand(), lambda _: "http://127.0.0.1/settings/notifications")
+    sender = SmtpSender(SmtpServer("127.0.0.1", port), composer, "bench@example.com", pool_size=8)
     content = Rendered("Title", "Title", "body " * 200, "body " * 200, "<p>body</p>" * 20)
     recipient = Recipient(user_id="u", email="to@example.com", name="To", username="to")
     start = time.perf_counter()
@@ -444,7 +479,9 @@ async def _smtp_send(port: int, n: int) -> float:
 
     async def one(i: int) -> None:
         async with limit:
-            outcome = await sender.send(Outbound(str(uuid.uuid4()), "bench", "", "", recipient, content))
+            outcome = await sender.send(
+                Outbound(str(uuid.uuid4()), "bench", "", "", recipient, content)
+            )
             assert type(outcome).__name__ == "Delivered", outcome
 
     await asyncio.gather(*(one(i) for i in range(n)))
@@ -467,8 +504,13 @@ def record(
     """One result: the median of ``runs``; ``of_ceiling`` / ``of_peer``: each run's ratio to
     the ceiling / to Apprise measured in the same round, whose median is reported."""
     median = statistics.median(runs)
-    row: dict[str, Any] = {"name": name, "unit": unit, "median": round(median, 2),
-                           "runs": [round(r, 2) for r in runs], "note": note}
+    row: dict[str, Any] = {
+        "name": name,
+        "unit": unit,
+        "median": round(median, 2),
+        "runs": [round(r, 2) for r in runs],
+        "note": note,
+    }
     shown = ""
     if of_ceiling:
         row["ratio_of_ceiling"] = round(statistics.median(of_ceiling), 3)
@@ -486,9 +528,13 @@ async def three(fn: Callable[[], Awaitable[float]], runs: int) -> list[float]:
 
 async def record_single_events(sink: Sink, n: int, runs: int) -> None:
     for engine in ("postgres", "sqlite"):
-        values = await three(lambda e=engine: single_events(sink, e, n), runs)
-        record(f"single events accepted, {engine}, 16 in flight", "events/s", values,
-               "POST /api/v1/events, one event a request")
+        values = await three(functools.partial(single_events, sink, engine, n), runs)
+        record(
+            f"single events accepted, {engine}, 16 in flight",
+            "events/s",
+            values,
+            "POST /api/v1/events, one event a request",
+        )
 
 
 async def throughput(sink: Sink, n: int, runs: int, engines: list[str], peer: bool) -> None:
@@ -508,14 +554,21 @@ async def throughput(sink: Sink, n: int, runs: int, engines: list[str], peer: bo
     record("ceiling: raw aiohttp POSTs, 64 in flight", "req/s", tops)
     for (engine, procs), values in ends.items():
         record(
-            f"clarion end to end, {engine}, {procs} dispatcher process(es)", "msg/s", values,
+            f"clarion end to end, {engine}, {procs} dispatcher process(es)",
+            "msg/s",
+            values,
             "events via the APIs (batches spread over the processes) → delivered",
             of_ceiling=[v / top for v, top in zip(values, tops, strict=True)],
             of_peer=[v / p for v, p in zip(values, peers, strict=True)] if peer else None,
         )
     if peer:
-        record("Apprise json:// (peer)", "msg/s", peers, f"{n // 10} notifications",
-               of_ceiling=[p / top for p, top in zip(peers, tops, strict=True)])
+        record(
+            "Apprise json:// (peer)",
+            "msg/s",
+            peers,
+            f"{n // 10} notifications",
+            of_ceiling=[p / top for p, top in zip(peers, tops, strict=True)],
+        )
 
 
 async def main(quick: bool, only: str) -> None:
@@ -548,9 +601,16 @@ async def main(quick: bool, only: str) -> None:
             record(f"latency p99 at 50 events/s, {engine}", "ms", p99s)
         for engine in ("postgres", "sqlite"):
             for queued in (10_000, 100_000 if quick else 1_000_000):
-                record(f"claim 100 with {queued:,} queued, {engine}", "ms", [await claim_time(engine, queued)])
-        record("server RSS with 100k queued (paused), postgres", "MiB",
-               [await rss_with_queue(sink, 10_000 if quick else 100_000)])
+                record(
+                    f"claim 100 with {queued:,} queued, {engine}",
+                    "ms",
+                    [await claim_time(engine, queued)],
+                )
+        record(
+            "server RSS with 100k queued (paused), postgres",
+            "MiB",
+            [await rss_with_queue(sink, 10_000 if quick else 100_000)],
+        )
         smtp = [await asyncio.to_thread(smtp_rate, 500 if quick else 2_000) for _ in range(runs)]
         record("SMTP to aiosmtpd, 8 reused connections", "msg/s", smtp)
     finally:
@@ -559,12 +619,16 @@ async def main(quick: bool, only: str) -> None:
 
 
 def write_results() -> None:
-    (HERE / "results.json").write_text(json.dumps({"results": RESULTS, "at": datetime.now(UTC).isoformat()}, indent=2))
-    lines = ["| measure | median | unit | vs ceiling | vs Apprise | runs |",
-             "|---|---|---|---|---|---|"]
+    (HERE / "results.json").write_text(
+        json.dumps({"results": RESULTS, "at": datetime.now(UTC).isoformat()}, indent=2)
+    )
+    lines = [
+        "| measure | median | unit | vs ceiling | vs Apprise | runs |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in RESULTS:
         ratio = f"{r['ratio_of_ceiling']:.0%}" if "ratio_of_ceiling" in r else ""
-        peer = f"{r['times_peer']:.1f}×" if "times_peer" in r else ""
+        peer = f"{r['times_peer']:.1f}\N{MULTIPLICATION SIGN}" if "times_peer" in r else ""
         runs = " / ".join(f"{v:g}" for v in r["runs"])
         lines.append(f"| {r['name']} | {r['median']:g} | {r['unit']} | {ratio} | {peer} | {runs} |")
     (HERE / "results.md").write_text("\n".join(lines) + "\n")
@@ -574,9 +638,13 @@ def write_results() -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="make bench")
     parser.add_argument("--quick", action="store_true", help="one short run of each")
-    parser.add_argument("--only", choices=["all", "e2e", "single", "split"], default="all",
-                        help="e2e: the ceiling and the end-to-end figures only; single: the "
-                        "single-event intake figures only; split: intake and delivery "
-                        "measured apart, with CPU per message by process; none is written out")
+    parser.add_argument(
+        "--only",
+        choices=["all", "e2e", "single", "split"],
+        default="all",
+        help="e2e: the ceiling and the end-to-end figures only; single: the "
+        "single-event intake figures only; split: intake and delivery "
+        "measured apart, with CPU per message by process; none is written out",
+    )
     args = parser.parse_args()
     asyncio.run(main(args.quick, args.only))
