@@ -3,6 +3,7 @@ message log, event types and pause switch; sessions end with the token behind th
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -181,3 +182,29 @@ async def test_pages_send_you_to_sign_in(start_server, path: str) -> None:
     async with running.http.get(running.url + path, allow_redirects=False) as answer:
         assert answer.status == 303
         assert answer.headers["Location"].startswith("/signin?next=")
+
+
+async def test_the_inbox_page_shows_new_notifications_as_they_arrive(
+    start_server, browser: Browser
+) -> None:
+    running = await start_server(method="inbox")
+    zoe = await running.create_user("zoe@example.com", name="Zoë")
+    token = await _token(running, zoe)
+    page = await browser.new_page()
+    await _sign_in(page, running.url, token["token"])
+    await expect(page.get_by_text("Nothing here yet.")).to_be_visible()
+
+    event = await running.post_deleted("zoe@example.com", name="<b>live</b>")
+    await running.wait_status(event["messages"][0]["id"], {"sent"})
+    item = page.get_by_role("article", name='Workspace "<b>live</b>" deleted')
+    await expect(item).to_be_visible()  # no reload
+    await expect(page.get_by_role("link", name="Inbox (1)")).to_be_visible()
+    await expect(page.get_by_text("Nothing here yet.")).to_have_count(0)
+    await expect(item.get_by_role("link", name="View workspaces")).to_have_attribute(
+        "href", re.compile(r"^http://")
+    )
+    await item.get_by_role("button", name="Mark as read").click()
+    await expect(page.get_by_role("link", name="Inbox", exact=True)).to_be_visible()
+    status, inbox = await running.call("GET", "/api/v1/inbox", token=token["token"])
+    assert status == 200 and inbox["unread_count"] == 0
+    await page.close()

@@ -11,7 +11,7 @@ from clarion.api.deps import Principal
 from clarion.service import Service
 from clarion.store.inbox import unread_count
 from clarion.store.settings import is_paused
-from clarion.web.pages import page
+from clarion.web.pages import HEADERS, page
 from clarion.web.session import next_path
 
 
@@ -23,6 +23,7 @@ async def app_page(
     title: str,
     section: str,
     status: int = 200,
+    headers: dict[str, str] = HEADERS,
     **values: Any,
 ) -> HTMLResponse:
     user = principal.user
@@ -35,6 +36,7 @@ async def app_page(
         template,
         status,
         title,
+        headers,
         user=user,
         admin=principal.is_admin,
         who=(user.name or user.username) if user else "admin token",

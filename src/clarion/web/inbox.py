@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from functools import cache
+from importlib.resources import files
+
 from fastapi import APIRouter, Request, Response
 from markupsafe import Markup
 
 from clarion.api.deps import ServiceDep
+from clarion.api.routes.inbox import inbox_stream
 from clarion.store import inbox
 from clarion.web.frame import app_page
-from clarion.web.pages import message_page, parse_id, see_other
+from clarion.web.pages import SCRIPT_HEADERS, PageError, message_page, parse_id, see_other
 from clarion.web.session import SignedIn
 
 router = APIRouter(tags=["web"], include_in_schema=False)
@@ -34,7 +38,38 @@ async def home(request: Request, service: ServiceDep, principal: SignedIn) -> Re
         }
         for row in rows
     ]
-    return await app_page(request, service, principal, "inbox.html", "Inbox", "inbox", items=items)
+    return await app_page(
+        request,
+        service,
+        principal,
+        "inbox.html",
+        "Inbox",
+        "inbox",
+        headers=SCRIPT_HEADERS,
+        items=items,
+    )
+
+
+@router.get("/inbox/stream")
+async def stream(request: Request, service: ServiceDep, principal: SignedIn) -> Response:
+    """The inbox page's live updates: the API's stream, for the signed-in user."""
+    if principal.user is None:
+        raise PageError(404, "No inbox", "The admin token has no inbox of its own.")
+    return inbox_stream(request, service.db, principal.user.id)
+
+
+@router.get("/static/inbox.js")
+async def inbox_script() -> Response:
+    return Response(
+        _script(),
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@cache
+def _script() -> bytes:
+    return (files("clarion.web") / "static" / "inbox.js").read_bytes()
 
 
 @router.post("/inbox/read-all")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from functools import cache
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import jinja2
 from fastapi import FastAPI, Request, Response
@@ -24,24 +24,47 @@ HEADERS = {
 }
 
 
+# The inbox page also runs its one script, which listens to the page's own event stream.
+SCRIPT_HEADERS = {
+    **HEADERS,
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'",
+}
+
+
+def http_url(url: str) -> str:
+    """Only http(s) links are followed from a page; anything else links nowhere."""
+    return url if urlsplit(str(url)).scheme in ("http", "https") else "#"
+
+
 @cache
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("clarion.web", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["http_url"] = http_url
+    return env
 
 
-def page(brand: Brand, template: str, status: int, title: str, **values: Any) -> HTMLResponse:
+def page(
+    brand: Brand,
+    template: str,
+    status: int,
+    title: str,
+    headers: dict[str, str] = HEADERS,
+    **values: Any,
+) -> HTMLResponse:
     html = (
         _environment()
         .get_template(template)
         .render(brand=brand.name, color=brand.color, title=title, **values)
     )
-    return HTMLResponse(html, status_code=status, headers=HEADERS)
+    return HTMLResponse(html, status_code=status, headers=headers)
 
 
 def message_page(

@@ -79,13 +79,9 @@ async def mark_read(
     return {"id": str(message_id), "unread_count": await _unread_count(service.db, user.id)}
 
 
-@router.get("/stream")
-async def stream(
-    request: Request, service: ServiceDep, principal: PrincipalDep
-) -> StreamingResponse:
-    """Server-Sent Events: one ``notification`` event per new inbox message, as it arrives."""
-    user = require_user(principal)
-    db = service.db
+def inbox_stream(request: Request, db: Database, user_id: uuid.UUID) -> StreamingResponse:
+    """Server-Sent Events: one ``notification`` event per new inbox message of the user, as
+    it arrives (the web inbox page listens to the same stream)."""
 
     async def events() -> AsyncIterator[str]:
         since = datetime.now(UTC)
@@ -96,14 +92,14 @@ async def stream(
                 with contextlib.suppress(TimeoutError):
                     while True:
                         who = await asyncio.wait_for(wakeups.get(), HEARTBEAT_SECONDS)
-                        if who == str(user.id):
+                        if who == str(user_id):
                             woke = True
                             break
                 if not woke:
                     yield ": heartbeat\n\n"
                     continue
                 query = (
-                    store.inbox_query(user.id)
+                    store.inbox_query(user_id)
                     .where(messages.c.sent_at >= since)
                     .order_by(messages.c.sent_at, messages.c.id)
                 )
@@ -119,3 +115,11 @@ async def stream(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+@router.get("/stream")
+async def stream(
+    request: Request, service: ServiceDep, principal: PrincipalDep
+) -> StreamingResponse:
+    """Server-Sent Events: one ``notification`` event per new inbox message, as it arrives."""
+    return inbox_stream(request, service.db, require_user(principal).id)
