@@ -139,6 +139,13 @@ class HttpClient:
         if cached[1]:
             raise DestinationRefused(f"refusing to send to {redact_url(url)}: {cached[1]}")
 
+    async def check_host(self, host: str, port: int) -> None:
+        """Refuse a host (not a URL: a library that sends by itself names it) by the same
+        rules as a URL's; its connections are not guarded again at connect time."""
+        problem = await self._resolve_and_check(host, port)
+        if problem:
+            raise DestinationRefused(f"refusing to send to {host}: {problem}")
+
     async def _resolve_and_check(self, host: str, port: int) -> str:
         try:
             addresses = [ipaddress.ip_address(host)]

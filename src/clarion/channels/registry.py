@@ -52,6 +52,7 @@ class ChannelConfigError(ValueError):
 
 # One module per kind under clarion.channels, each defining ``KIND``.
 KIND_MODULES = (
+    "apprise_url",
     "custom_webhook",
     "discord",
     "email",
