@@ -29,6 +29,7 @@ from clarion.service import Service
 from clarion.store.db import Database
 from clarion.store.migrate import migrate
 from clarion.store.tables import metadata
+from tests.fakes.chat import FakeSlack
 from tests.fakes.sink import HttpSink
 
 PG_ADMIN_URL = os.environ.get("CLARION_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -215,6 +216,15 @@ async def start_server(
         server.should_exit = True
         await task
     await session.close()
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    """Slack's incoming-webhook endpoint, imitated (see tests/fakes/chat.py)."""
+    fake = FakeSlack()
+    await fake.start()
+    yield fake
+    await fake.stop()
 
 
 @pytest.fixture

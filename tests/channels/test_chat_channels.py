@@ -19,14 +19,6 @@ LABELS = {
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def discord() -> AsyncIterator[FakeDiscord]:
     fake = FakeDiscord()
     await fake.start()

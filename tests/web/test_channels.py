@@ -3,22 +3,12 @@ against the local Slack fake, edit it without retyping its secret, test it, remo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from playwright.async_api import Browser, Page, expect
 from tests.conftest import ADMIN_TOKEN, ARTIFACTS
 from tests.fakes.chat import FakeSlack
 from tests.fakes.sink import HttpSink
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def _signed_in(browser: Browser, running: Any) -> Page:
