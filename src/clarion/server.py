@@ -24,6 +24,9 @@ def run_server(settings: Settings) -> None:
         log_config=None,  # uvicorn's own lines go through clarion's logging (JSON when set)
         loop="uvloop" if _has_uvloop() else "asyncio",
         lifespan="on",
+        # Open inbox streams must not hold a stop forever: they are cut after this, and
+        # the dispatcher then drains.
+        timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
     url = settings.resolved_access_url

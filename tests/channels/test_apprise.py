@@ -61,6 +61,7 @@ async def test_a_failed_send_is_retried_with_apprise_s_reason(start_server, sink
     message = await running.wait_status(await _send(running, _url(sink)), {"sent"})
     first, second = message["attempts"]
     assert first["outcome"] == "retry" and "503" in first["detail"]
+    assert "/apprise" not in first["detail"]  # URLs in Apprise's lines are cut to the host
     assert second["outcome"] == "delivered" and len(sink.received) == 2
 
 
@@ -80,3 +81,10 @@ async def test_invalid_urls_and_refused_destinations(start_server, sink: HttpSin
     )
     assert status == 200 and result["ok"] is False
     assert "loopback or private" in result["detail"] and not sink.received
+    port = sink.url.rsplit(":", 1)[1]
+    for disguised in (f"json://2130706433:{port}/x", f"xml://0x7f000001:{port}/x"):
+        status, result = await guarded.call(
+            "POST", "/api/v1/channels/test", json={"kind": "apprise", "config": {"url": disguised}}
+        )
+        assert result["ok"] is False and "refusing" in result["detail"], disguised
+    assert not sink.received

@@ -3,6 +3,7 @@ message log, event types and pause switch; sessions end with the token behind th
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -208,3 +209,25 @@ async def test_the_inbox_page_shows_new_notifications_as_they_arrive(
     status, inbox = await running.call("GET", "/api/v1/inbox", token=token["token"])
     assert status == 200 and inbox["unread_count"] == 0
     await page.close()
+
+
+async def test_the_pages_stream_ends_with_the_session(
+    start_server, browser: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("clarion.api.routes.inbox.HEARTBEAT_SECONDS", 0.2)
+    running = await start_server(method="inbox")
+    zoe = await running.create_user("zoe@example.com")
+    token = await _token(running, zoe)
+    context = await browser.new_context()
+    page = await context.new_page()
+    await _sign_in(page, running.url, token["token"])
+    cookie = next(c for c in await context.cookies() if c["name"] == "clarion_session")
+    headers = {"Cookie": f"clarion_session={cookie['value']}"}
+    async with running.http.get(running.url + "/inbox/stream", headers=headers) as stream:
+        assert stream.status == 200
+        assert (await stream.content.readline()).startswith(b": connected")
+        status, _ = await running.call("DELETE", f"/api/v1/users/{zoe['id']}/tokens/{token['id']}")
+        assert status == 204
+        rest = await asyncio.wait_for(stream.content.read(), 5)  # ends, does not hang
+    assert b"notification" not in rest
+    await context.close()

@@ -139,14 +139,17 @@ class HttpClient:
         if cached[1]:
             raise DestinationRefused(f"refusing to send to {redact_url(url)}: {cached[1]}")
 
-    async def check_host(self, host: str, port: int) -> None:
+    async def check_host(self, host: str, port: int, *, refuse_unresolved: bool = False) -> None:
         """Refuse a host (not a URL: a library that sends by itself names it) by the same
-        rules as a URL's; its connections are not guarded again at connect time."""
-        problem = await self._resolve_and_check(host, port)
+        rules as a URL's; its connections are not guarded again at connect time, so a name
+        that does not resolve now may be refused too (it might resolve when it connects)."""
+        problem = await self._resolve_and_check(host, port, refuse_unresolved=refuse_unresolved)
         if problem:
             raise DestinationRefused(f"refusing to send to {host}: {problem}")
 
-    async def _resolve_and_check(self, host: str, port: int) -> str:
+    async def _resolve_and_check(
+        self, host: str, port: int, *, refuse_unresolved: bool = False
+    ) -> str:
         try:
             addresses = [ipaddress.ip_address(host)]
         except ValueError:
@@ -154,6 +157,8 @@ class HttpClient:
             try:
                 infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
             except OSError:
+                if refuse_unresolved and not self.allow_private:
+                    return "the name does not resolve, so it cannot be checked"
                 return ""  # unresolvable: the send itself reports it, and it may heal
             addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
         for addr in addresses:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clarion.channels.base import Delivered, Outbound, Recipient
-from clarion.channels.registry import ChannelDeps, build_sender
+from clarion.channels.registry import ChannelConfigError, ChannelDeps, build_sender
 from clarion.render import Rendered, markdown_to_html, markdown_to_text
 
 TEST_TITLE = "Test Notification"
@@ -24,8 +24,12 @@ class ProbeResult:
 
 
 async def send_test_message(kind: str, config: dict[str, Any], deps: ChannelDeps) -> ProbeResult:
-    """``config`` must be valid for ``kind`` (see :func:`validate_config`)."""
-    sender = build_sender(kind, config, deps)
+    """Send the test message; a config the kind no longer accepts (a saved one, say) is a
+    failed test naming the fields, not an error."""
+    try:
+        sender = build_sender(kind, config, deps)
+    except ChannelConfigError as exc:
+        return ProbeResult(False, f"the channel's config is not valid: {exc}")
     content = Rendered(
         title=TEST_TITLE,
         title_markdown=TEST_TITLE,

@@ -94,17 +94,22 @@ def get_kind(kind: str) -> ChannelKind:
     return found
 
 
-def validate_config(kind: str, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Check ``raw`` against the kind's schema; return (public fields, secret fields)."""
-    spec = get_kind(kind)
+def _model(spec: ChannelKind, raw: dict[str, Any]) -> BaseModel:
+    """The kind's config model; a ChannelConfigError naming each bad field, never the value
+    (pydantic's own message repeats the input, and configs hold secrets)."""
     try:
-        model = spec.config_model.model_validate(raw)
+        return spec.config_model.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
             f"config.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
         raise ChannelConfigError(problems) from None
-    values = model.model_dump(mode="json")
+
+
+def validate_config(kind: str, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Check ``raw`` against the kind's schema; return (public fields, secret fields)."""
+    spec = get_kind(kind)
+    values = _model(spec, raw).model_dump(mode="json")
     secret = {k: v for k, v in values.items() if k in spec.secret_fields and v not in (None, "")}
     public = {k: v for k, v in values.items() if k not in spec.secret_fields}
     return public, secret
@@ -112,14 +117,14 @@ def validate_config(kind: str, raw: dict[str, Any]) -> tuple[dict[str, Any], dic
 
 def build_sender(kind: str, config: dict[str, Any], deps: ChannelDeps) -> Sender:
     spec = get_kind(kind)
-    return spec.build(spec.config_model.model_validate(config), deps)
+    return spec.build(_model(spec, config), deps)
 
 
 def min_interval(kind: str, config: dict[str, Any]) -> float:
     spec = get_kind(kind)
     if spec.min_interval is None:
         return 0.0
-    return spec.min_interval(spec.config_model.model_validate(config))
+    return spec.min_interval(_model(spec, config))
 
 
 def masked(kind: str, public: dict[str, Any], secret_names: set[str]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
 from importlib.resources import files
 
@@ -13,7 +14,7 @@ from clarion.api.routes.inbox import inbox_stream
 from clarion.store import inbox
 from clarion.web.frame import app_page
 from clarion.web.pages import SCRIPT_HEADERS, PageError, message_page, parse_id, see_other
-from clarion.web.session import SignedIn
+from clarion.web.session import SignedIn, signed_in
 
 router = APIRouter(tags=["web"], include_in_schema=False)
 SHOWN = 100
@@ -47,15 +48,31 @@ async def home(request: Request, service: ServiceDep, principal: SignedIn) -> Re
         "inbox",
         headers=SCRIPT_HEADERS,
         items=items,
+        rendered_at=datetime.now(UTC).isoformat(),
     )
 
 
 @router.get("/inbox/stream")
-async def stream(request: Request, service: ServiceDep, principal: SignedIn) -> Response:
-    """The inbox page's live updates: the API's stream, for the signed-in user."""
-    if principal.user is None:
+async def stream(
+    request: Request, service: ServiceDep, principal: SignedIn, since: str = ""
+) -> Response:
+    """The inbox page's live updates: the API's stream, for the signed-in user, from when
+    the page was rendered; it ends when the session does."""
+    user = principal.user
+    if user is None:
         raise PageError(404, "No inbox", "The admin token has no inbox of its own.")
-    return inbox_stream(request, service.db, principal.user.id)
+    try:
+        start: datetime | None = datetime.fromisoformat(since) if since else None
+    except ValueError:
+        start = None
+    if start is not None and start.tzinfo is None:
+        start = None
+
+    async def still_signed_in() -> bool:
+        now = await signed_in(request, service)
+        return now is not None and now.user is not None and now.user.id == user.id
+
+    return inbox_stream(request, service.db, user.id, start, still_signed_in)
 
 
 @router.get("/static/inbox.js")

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -79,15 +79,39 @@ async def mark_read(
     return {"id": str(message_id), "unread_count": await _unread_count(service.db, user.id)}
 
 
-def inbox_stream(request: Request, db: Database, user_id: uuid.UUID) -> StreamingResponse:
+Allowed = Callable[[], Awaitable[bool]]
+
+
+def inbox_stream(
+    request: Request,
+    db: Database,
+    user_id: uuid.UUID,
+    since: datetime | None = None,
+    allowed: Allowed | None = None,
+) -> StreamingResponse:
     """Server-Sent Events: one ``notification`` event per new inbox message of the user, as
-    it arrives (the web inbox page listens to the same stream)."""
+    it arrives (the web inbox page listens to the same stream).
+
+    ``since``: also send what arrived after this time (a page rendered then, reconnecting);
+    ``allowed``: asked at each wake and heartbeat, the stream ends when it says no (the
+    session behind it ended)."""
 
     async def events() -> AsyncIterator[str]:
-        since = datetime.now(UTC)
+        start = datetime.now(UTC) if since is None else since
+        pending = since is not None  # what arrived since then is sent at once
         with db.inbox_subscription() as wakeups:
             yield ": connected\n\n"
             while not await request.is_disconnected():
+                if allowed is not None and not await allowed():
+                    return
+                if pending:
+                    rows = await _arrived(db, user_id, start)
+                    for row in rows:
+                        yield _event(row)
+                    if rows:
+                        start = max(r.sent_at for r in rows) + timedelta(microseconds=1)
+                    pending = len(rows) == _BATCH
+                    continue
                 woke = False
                 with contextlib.suppress(TimeoutError):
                     while True:
@@ -98,17 +122,7 @@ def inbox_stream(request: Request, db: Database, user_id: uuid.UUID) -> Streamin
                 if not woke:
                     yield ": heartbeat\n\n"
                     continue
-                query = (
-                    store.inbox_query(user_id)
-                    .where(messages.c.sent_at >= since)
-                    .order_by(messages.c.sent_at, messages.c.id)
-                )
-                async with db.read() as conn:
-                    rows = (await conn.execute(query)).all()
-                for row in rows:
-                    yield f"id: {row.id}\nevent: notification\ndata: {json.dumps(_item(row))}\n\n"
-                if rows:
-                    since = max(r.sent_at for r in rows) + timedelta(microseconds=1)
+                pending = True
 
     return StreamingResponse(
         events(),
@@ -117,9 +131,32 @@ def inbox_stream(request: Request, db: Database, user_id: uuid.UUID) -> Streamin
     )
 
 
+_BATCH = 100
+
+
+async def _arrived(db: Database, user_id: uuid.UUID, start: datetime) -> list[Any]:
+    query = (
+        store.inbox_query(user_id)
+        .where(messages.c.sent_at >= start)
+        .order_by(messages.c.sent_at, messages.c.id)
+        .limit(_BATCH)
+    )
+    async with db.read() as conn:
+        return list((await conn.execute(query)).all())
+
+
+def _event(row: Any) -> str:
+    return f"id: {row.id}\nevent: notification\ndata: {json.dumps(_item(row))}\n\n"
+
+
 @router.get("/stream")
 async def stream(
-    request: Request, service: ServiceDep, principal: PrincipalDep
+    request: Request,
+    service: ServiceDep,
+    principal: PrincipalDep,
+    since: datetime | None = Query(None, description="also send what arrived after this time"),
 ) -> StreamingResponse:
     """Server-Sent Events: one ``notification`` event per new inbox message, as it arrives."""
-    return inbox_stream(request, service.db, require_user(principal).id)
+    if since is not None and since.tzinfo is None:
+        raise HTTPException(422, "since: give a time zone, e.g. 2026-11-23T10:00:00Z")
+    return inbox_stream(request, service.db, require_user(principal).id, since)

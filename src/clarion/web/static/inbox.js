@@ -46,7 +46,9 @@
     return article;
   }
 
-  var source = new EventSource("/inbox/stream");
+  // From when the page was rendered: nothing sent in between is missed, and a reconnect
+  // sends it all again (the ids drop what is already shown).
+  var source = new EventSource("/inbox/stream?since=" + encodeURIComponent(list.dataset.since));
   source.addEventListener("notification", function (event) {
     var item = JSON.parse(event.data);
     if (document.getElementById("item-" + item.id)) {
@@ -57,6 +59,10 @@
       empty.remove();
     }
     list.prepend(render(item));
+    var readAll = document.getElementById("read-all");
+    if (readAll) {
+      readAll.hidden = false;
+    }
     var unread = Number(counter.dataset.unread) + 1;
     counter.dataset.unread = String(unread);
     counter.textContent = "Inbox (" + unread + ")";
