@@ -4,7 +4,7 @@ attempts, the event types (enable, method) and the pause switch."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 from urllib.parse import urlencode
@@ -23,6 +23,7 @@ from clarion.store.log import (
     message_attempts_of,
 )
 from clarion.store.settings import set_paused
+from clarion.store.stats import queue_counter
 from clarion.store.tables import MESSAGE_STATES
 from clarion.web.frame import app_page
 from clarion.web.pages import first, local_path, message_page, parse_id, read_form, see_other
@@ -34,6 +35,16 @@ PAGE_SIZE = 50
 
 def _when(value: datetime | None) -> str:
     return f"{value:%Y-%m-%d %H:%M:%S} UTC" if value else ""
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:
@@ -66,6 +77,8 @@ async def messages_log(
         except CursorError:
             found = await list_messages(conn, filters, limit=PAGE_SIZE)
         types = await types_store.list_event_types(conn)
+    snapshot = await queue_counter(service.db).snapshot()
+    age = snapshot.oldest_pending_age(datetime.now(UTC))
     rows = [
         {
             "id": r.id,
@@ -109,6 +122,8 @@ async def messages_log(
         statuses=MESSAGE_STATES,
         methods=sorted({*METHODS, *(r["method"] for r in rows)}),
         event_types=types,
+        counts=snapshot.by_status,
+        oldest_pending=_age(age),
     )
 
 
