@@ -20,6 +20,7 @@ from clarion.channels.slack_bot import SlackBotSender
 from clarion.channels.smtp import SmtpSender, SmtpServer
 from clarion.channels.webhook import CoderWebhookSender
 from clarion.config import Settings
+from clarion.intake.accounts import Accounts
 from clarion.intake.catalog import BUILTIN_EVENT_TYPES
 from clarion.intake.coalesce import IDEMPOTENCY_WINDOW, SingleEvents
 from clarion.intake.events import IntakeConfig
@@ -70,6 +71,7 @@ class Service:
             logo_url=settings.email_logo_url,
             color=settings.email_brand_color,
         )
+        self.accounts = Accounts(self.intake_config, self.config_cache)
         self.links = SignedLinks(self.secret_box, settings.resolved_access_url)
         self.composer = Composer(self.brand, self.links.settings_url, self.links.unsubscribe_url)
         self.smtp = SmtpSender(

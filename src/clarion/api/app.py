@@ -24,6 +24,7 @@ from clarion.service import Service
 from clarion.web import admin, preferences, signin, unsubscribe
 from clarion.web import channels as channel_pages
 from clarion.web import inbox as inbox_page
+from clarion.web import users as user_pages
 from clarion.web.pages import install_page_errors
 
 
@@ -49,7 +50,7 @@ def create_app(service: Service) -> FastAPI:
     install_error_handlers(app)
     install_page_errors(app)
     routers = (health, users, events, event_types, channels, messages, notifications, inbox)
-    pages = (unsubscribe, preferences, signin, inbox_page, admin, channel_pages)
+    pages = (unsubscribe, preferences, signin, inbox_page, admin, channel_pages, user_pages)
     for module in (*routers, *pages):
         app.include_router(module.router)
     return app

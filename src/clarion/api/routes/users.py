@@ -13,37 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clarion.api.deps import AdminDep, Principal, PrincipalDep, ServiceDep
 from clarion.api.jsonable import json_row
 from clarion.api.schemas import Preferences, TokenCreate, UserCreate, UserPatch
-from clarion.intake.events import EventInput, enqueue_event
-from clarion.service import Service
+from clarion.intake.accounts import Actor
 from clarion.store import users as store
 from clarion.store.event_types import list_event_types
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
 
-def _initiator(principal: Principal) -> str:
-    return principal.user.username if principal.user else "admin"
-
-
-async def _emit_user_event(
-    conn: AsyncConnection,
-    service: Service,
-    principal: Principal,
-    event_type: str,
-    user: store.User,
-    prefix: str,
-) -> None:
-    labels = {f"{prefix}_account_name": user.username, "initiator": _initiator(principal)}
-    if not event_type.startswith("your_"):
-        labels[f"{prefix}_account_user_name"] = user.name or user.username
-    data = {"user": {"id": str(user.id), "name": user.name, "email": user.email}}
-    await enqueue_event(
-        conn,
-        EventInput(type=event_type, user_id=user.id, labels=labels, data=data),
-        service.intake_config,
-        service.config_cache,
-        created_by=principal.user.id if principal.user else None,
-    )
+def actor_of(principal: Principal) -> Actor:
+    if principal.user is None:
+        return Actor("admin")
+    return Actor(principal.user.username, principal.user.id)
 
 
 async def _target(conn: AsyncConnection, ref: str, principal: Principal) -> store.User:
@@ -67,11 +47,13 @@ async def create_user(body: UserCreate, service: ServiceDep, principal: AdminDep
         raise HTTPException(403, "only an owner can grant the owner role")
     try:
         async with service.db.begin() as conn:
-            user = await store.create_user(
-                conn, email=body.email, username=username, name=body.name, roles=body.roles
-            )
-            await _emit_user_event(
-                conn, service, principal, "user_account_created", user, "created"
+            user = await service.accounts.create(
+                conn,
+                actor_of(principal),
+                email=body.email,
+                username=username,
+                name=body.name,
+                roles=body.roles,
             )
     except IntegrityError:
         raise HTTPException(
@@ -110,11 +92,10 @@ async def update_user(
         user = await _target(conn, ref, principal)
         if user.status == "deleted":
             raise HTTPException(409, f"user {user.username!r} is deleted")
-        updated = await store.update_user(conn, user.id, **changes)
-        if body.status and body.status != user.status:
-            verb = "suspended" if body.status == "suspended" else "activated"
-            await _emit_user_event(conn, service, principal, f"user_account_{verb}", updated, verb)
-            await _emit_user_event(conn, service, principal, f"your_account_{verb}", updated, verb)
+        status = changes.pop("status", None)
+        updated = await store.update_user(conn, user.id, **changes) if changes else user
+        if status is not None:
+            updated = await service.accounts.set_status(conn, actor_of(principal), updated, status)
     return updated.to_dict()
 
 
@@ -122,11 +103,7 @@ async def update_user(
 async def delete_user(ref: str, service: ServiceDep, principal: AdminDep) -> Response:
     async with service.db.begin() as conn:
         user = await _target(conn, ref, principal)
-        if user.status != "deleted":
-            deleted = await store.update_user(conn, user.id, status="deleted")
-            await _emit_user_event(
-                conn, service, principal, "user_account_deleted", deleted, "deleted"
-            )
+        await service.accounts.delete(conn, actor_of(principal), user)
     return Response(status_code=204)
 
 

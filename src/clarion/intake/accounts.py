@@ -1,0 +1,78 @@
+"""Users' lifecycle as Coder tells it: creating, suspending, activating and deleting a user
+each emit Coder's user events (to the user where Coder does, and to owners and
+user-admins). The API and the web pages both change users through here."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clarion.intake.events import EventInput, IntakeConfig, enqueue_event
+from clarion.store import users as store
+from clarion.store.config_cache import ConfigCache
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made the change: the events' ``initiator`` label and ``created_by``."""
+
+    username: str
+    user_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Accounts:
+    config: IntakeConfig
+    cache: ConfigCache
+
+    async def _emit(
+        self, conn: AsyncConnection, actor: Actor, event_type: str, user: store.User, prefix: str
+    ) -> None:
+        labels = {f"{prefix}_account_name": user.username, "initiator": actor.username}
+        if not event_type.startswith("your_"):
+            labels[f"{prefix}_account_user_name"] = user.name or user.username
+        data = {"user": {"id": str(user.id), "name": user.name, "email": user.email}}
+        await enqueue_event(
+            conn,
+            EventInput(type=event_type, user_id=user.id, labels=labels, data=data),
+            self.config,
+            self.cache,
+            created_by=actor.user_id,
+        )
+
+    async def create(
+        self,
+        conn: AsyncConnection,
+        actor: Actor,
+        *,
+        email: str,
+        username: str,
+        name: str,
+        roles: Sequence[str],
+    ) -> store.User:
+        """Raises IntegrityError when the email or username is taken."""
+        user = await store.create_user(
+            conn, email=email, username=username, name=name, roles=list(roles)
+        )
+        await self._emit(conn, actor, "user_account_created", user, "created")
+        return user
+
+    async def set_status(
+        self, conn: AsyncConnection, actor: Actor, user: store.User, status: str
+    ) -> store.User:
+        """``active`` or ``suspended``; the events go out only for a real change."""
+        updated = await store.update_user(conn, user.id, status=status)
+        if status != user.status:
+            verb = "suspended" if status == "suspended" else "activated"
+            await self._emit(conn, actor, f"user_account_{verb}", updated, verb)
+            await self._emit(conn, actor, f"your_account_{verb}", updated, verb)
+        return updated
+
+    async def delete(self, conn: AsyncConnection, actor: Actor, user: store.User) -> None:
+        """Marks the user deleted (their messages stay in the log)."""
+        if user.status != "deleted":
+            deleted = await store.update_user(conn, user.id, status="deleted")
+            await self._emit(conn, actor, "user_account_deleted", deleted, "deleted")

@@ -1,0 +1,170 @@
+"""``/admin/users``: add users, suspend and activate them, give them an API token (shown
+once), delete them. The same account changes as the API's, with Coder's user events."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request, Response
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from clarion.api.deps import Principal, ServiceDep
+from clarion.api.errors import describe_validation_errors
+from clarion.api.routes.users import actor_of
+from clarion.api.schemas import UserCreate
+from clarion.service import Service
+from clarion.store import users as store
+from clarion.web.frame import app_page
+from clarion.web.pages import PageError, first, parse_id, read_form, see_other
+from clarion.web.session import AdminSignedIn
+
+router = APIRouter(prefix="/admin/users", tags=["web"], include_in_schema=False)
+ROLES = ("member", "template-admin", "user-admin", "owner")
+OWNER_ONLY = "only an owner can grant the owner role"
+
+
+async def _page(
+    request: Request,
+    service: Service,
+    principal: Principal,
+    *,
+    status: int = 200,
+    notice: str = "",
+    error: str = "",
+    form: dict[str, Any] | None = None,
+) -> Response:
+    async with service.db.read() as conn:
+        found = await store.list_users(conn)
+    users = [
+        {**u.to_dict(), "created_at": f"{u.created_at:%Y-%m-%d}"}
+        for u in sorted(found, key=lambda u: (u.status == "deleted", u.email))
+    ]
+    return await app_page(
+        request,
+        service,
+        principal,
+        "users.html",
+        "Users",
+        "users",
+        status=status,
+        users=users,
+        roles=ROLES,
+        notice=notice,
+        error=error,
+        form=form or {"email": "", "name": "", "username": "", "roles": ["member"]},
+    )
+
+
+@router.get("")
+async def users_page(
+    request: Request, service: ServiceDep, principal: AdminSignedIn, notice: str = ""
+) -> Response:
+    return await _page(request, service, principal, notice=notice)
+
+
+@router.post("")
+async def add_user(request: Request, service: ServiceDep, principal: AdminSignedIn) -> Response:
+    form = await read_form(request)
+    typed = {
+        "email": first(form, "email").strip(),
+        "name": first(form, "name").strip(),
+        "username": first(form, "username").strip(),
+        "roles": form.get("roles", []) or ["member"],
+    }
+    try:
+        body = UserCreate.model_validate({**typed, "username": typed["username"] or None})
+    except ValidationError as exc:
+        error = describe_validation_errors([dict(e) for e in exc.errors()])
+        return await _page(request, service, principal, status=422, error=error, form=typed)
+    if "owner" in body.roles and not principal.is_owner:
+        return await _page(request, service, principal, status=403, error=OWNER_ONLY, form=typed)
+    username = body.username or body.email.split("@")[0]
+    try:
+        async with service.db.begin() as conn:
+            await service.accounts.create(
+                conn,
+                actor_of(principal),
+                email=body.email,
+                username=username,
+                name=body.name,
+                roles=body.roles,
+            )
+    except IntegrityError:
+        error = f"a user with email {body.email!r} or username {username!r} already exists"
+        return await _page(request, service, principal, status=409, error=error, form=typed)
+    return see_other("/admin/users?" + urlencode({"notice": f"Added {body.email}."}))
+
+
+async def _user(service: Service, ref: str) -> store.User:
+    user_id = parse_id(ref, "user")
+    async with service.db.read() as conn:
+        user = await store.find_user(conn, str(user_id))
+    if user is None or user.status == "deleted":
+        raise PageError(404, "Not found", f"There is no user {user_id}.")
+    return user
+
+
+@router.post("/{ref}/status")
+async def set_status(
+    ref: str, request: Request, service: ServiceDep, principal: AdminSignedIn
+) -> Response:
+    user = await _user(service, ref)
+    status = first(await read_form(request), "status")
+    if status not in ("active", "suspended"):
+        raise PageError(422, "Not understood", "status: send active or suspended.")
+    async with service.db.begin() as conn:
+        await service.accounts.set_status(conn, actor_of(principal), user, status)
+    verb = "Suspended" if status == "suspended" else "Activated"
+    return see_other("/admin/users?" + urlencode({"notice": f"{verb} {user.email}."}))
+
+
+@router.post("/{ref}/tokens")
+async def new_token(
+    ref: str, request: Request, service: ServiceDep, principal: AdminSignedIn
+) -> Response:
+    user = await _user(service, ref)
+    if user.status != "active":
+        raise PageError(409, "Not active", f"{user.email} is {user.status}: activate them first.")
+    async with service.db.begin() as conn:
+        _, secret = await store.create_token(conn, user.id, "web", None)
+    holder = user.name or user.username
+    return await app_page(
+        request,
+        service,
+        principal,
+        "token.html",
+        "New API token",
+        "users",
+        holder=holder,
+        token=secret,
+    )
+
+
+@router.get("/{ref}/delete")
+async def confirm_delete(
+    ref: str, request: Request, service: ServiceDep, principal: AdminSignedIn
+) -> Response:
+    user = await _user(service, ref)
+    return await app_page(
+        request,
+        service,
+        principal,
+        "confirm.html",
+        f"Delete {user.email}?",
+        "users",
+        message="They stop receiving notifications and their tokens stop working. Their "
+        "messages stay in the log.",
+        action=f"/admin/users/{user.id}/delete",
+        button="Delete user",
+        cancel="/admin/users",
+    )
+
+
+@router.post("/{ref}/delete")
+async def delete(ref: str, service: ServiceDep, principal: AdminSignedIn) -> Response:
+    user = await _user(service, ref)
+    async with service.db.begin() as conn:
+        await service.accounts.delete(conn, actor_of(principal), user)
+    return see_other("/admin/users?" + urlencode({"notice": f"Deleted {user.email}."}))
