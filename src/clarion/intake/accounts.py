@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clarion.intake.events import EventInput, IntakeConfig, enqueue_event
@@ -21,6 +22,15 @@ class Actor:
 
     username: str
     user_id: uuid.UUID | None = None
+    is_owner: bool = False
+
+
+class AccountRefused(Exception):
+    """A change that cannot be made; ``status`` is the HTTP status that says why."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -49,14 +59,24 @@ class Accounts:
         actor: Actor,
         *,
         email: str,
-        username: str,
+        username: str | None,
         name: str,
         roles: Sequence[str],
     ) -> store.User:
-        """Raises IntegrityError when the email or username is taken."""
-        user = await store.create_user(
-            conn, email=email, username=username, name=name, roles=list(roles)
-        )
+        """``username`` defaults to the email's local part. Raises AccountRefused when the
+        actor may not grant a role or the email or username is taken (the caller's
+        transaction must then be rolled back)."""
+        if "owner" in roles and not actor.is_owner:
+            raise AccountRefused(403, "only an owner can grant the owner role")
+        username = username or email.split("@")[0]
+        try:
+            user = await store.create_user(
+                conn, email=email, username=username, name=name, roles=list(roles)
+            )
+        except IntegrityError:
+            raise AccountRefused(
+                409, f"a user with email {email!r} or username {username!r} already exists"
+            ) from None
         await self._emit(conn, actor, "user_account_created", user, "created")
         return user
 

@@ -31,7 +31,7 @@ from clarion.web.channel_form import (
     seal_draft,
     shown_value,
 )
-from clarion.web.frame import app_page
+from clarion.web.frame import app_page, confirm_page
 from clarion.web.pages import PageError, first, message_page, parse_id, read_form, see_other
 from clarion.web.session import AdminSignedIn
 
@@ -372,13 +372,12 @@ async def confirm_remove(
     ref: str, request: Request, service: ServiceDep, principal: AdminSignedIn
 ) -> Response:
     channel = await _sealed_channel(service, ref)
-    return await app_page(
+    return await confirm_page(
         request,
         service,
         principal,
-        "confirm.html",
-        f"Remove {channel.name}?",
         "channels",
+        title=f"Remove {channel.name}?",
         message="It stops receiving notifications. Messages already queued for it are kept "
         "in the log.",
         action=f"/admin/channels/{channel.id}/remove",

@@ -15,6 +15,33 @@ from clarion.web.pages import HEADERS, page
 from clarion.web.session import next_path
 
 
+async def confirm_page(
+    request: Request,
+    service: Service,
+    principal: Principal,
+    section: str,
+    *,
+    title: str,
+    message: str,
+    action: str,
+    button: str,
+    cancel: str,
+) -> HTMLResponse:
+    """Asks before a destructive post (pages carry no script for a confirm dialog)."""
+    return await app_page(
+        request,
+        service,
+        principal,
+        "confirm.html",
+        title,
+        section,
+        message=message,
+        action=action,
+        button=button,
+        cancel=cancel,
+    )
+
+
 async def app_page(
     request: Request,
     service: Service,

@@ -8,21 +8,20 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 
 from clarion.api.deps import Principal, ServiceDep
 from clarion.api.errors import describe_validation_errors
 from clarion.api.routes.users import actor_of
 from clarion.api.schemas import UserCreate
+from clarion.intake.accounts import AccountRefused
 from clarion.service import Service
 from clarion.store import users as store
-from clarion.web.frame import app_page
+from clarion.web.frame import app_page, confirm_page
 from clarion.web.pages import PageError, first, parse_id, read_form, see_other
 from clarion.web.session import AdminSignedIn
 
 router = APIRouter(prefix="/admin/users", tags=["web"], include_in_schema=False)
 ROLES = ("member", "template-admin", "user-admin", "owner")
-OWNER_ONLY = "only an owner can grant the owner role"
 
 
 async def _page(
@@ -78,22 +77,20 @@ async def add_user(request: Request, service: ServiceDep, principal: AdminSigned
     except ValidationError as exc:
         error = describe_validation_errors([dict(e) for e in exc.errors()])
         return await _page(request, service, principal, status=422, error=error, form=typed)
-    if "owner" in body.roles and not principal.is_owner:
-        return await _page(request, service, principal, status=403, error=OWNER_ONLY, form=typed)
-    username = body.username or body.email.split("@")[0]
     try:
         async with service.db.begin() as conn:
             await service.accounts.create(
                 conn,
                 actor_of(principal),
                 email=body.email,
-                username=username,
+                username=body.username,
                 name=body.name,
                 roles=body.roles,
             )
-    except IntegrityError:
-        error = f"a user with email {body.email!r} or username {username!r} already exists"
-        return await _page(request, service, principal, status=409, error=error, form=typed)
+    except AccountRefused as exc:
+        return await _page(
+            request, service, principal, status=exc.status, error=str(exc), form=typed
+        )
     return see_other("/admin/users?" + urlencode({"notice": f"Added {body.email}."}))
 
 
@@ -147,13 +144,12 @@ async def confirm_delete(
     ref: str, request: Request, service: ServiceDep, principal: AdminSignedIn
 ) -> Response:
     user = await _user(service, ref)
-    return await app_page(
+    return await confirm_page(
         request,
         service,
         principal,
-        "confirm.html",
-        f"Delete {user.email}?",
         "users",
+        title=f"Delete {user.email}?",
         message="They stop receiving notifications and their tokens stop working. Their "
         "messages stay in the log.",
         action=f"/admin/users/{user.id}/delete",

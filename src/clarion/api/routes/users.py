@@ -7,13 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clarion.api.deps import AdminDep, Principal, PrincipalDep, ServiceDep
 from clarion.api.jsonable import json_row
 from clarion.api.schemas import Preferences, TokenCreate, UserCreate, UserPatch
-from clarion.intake.accounts import Actor
+from clarion.intake.accounts import AccountRefused, Actor
 from clarion.store import users as store
 from clarion.store.event_types import list_event_types
 
@@ -22,8 +21,8 @@ router = APIRouter(prefix="/api/v1", tags=["users"])
 
 def actor_of(principal: Principal) -> Actor:
     if principal.user is None:
-        return Actor("admin")
-    return Actor(principal.user.username, principal.user.id)
+        return Actor("admin", is_owner=principal.is_owner)
+    return Actor(principal.user.username, principal.user.id, principal.is_owner)
 
 
 async def _target(conn: AsyncConnection, ref: str, principal: Principal) -> store.User:
@@ -42,23 +41,18 @@ async def _target(conn: AsyncConnection, ref: str, principal: Principal) -> stor
 
 @router.post("/users", status_code=201)
 async def create_user(body: UserCreate, service: ServiceDep, principal: AdminDep) -> dict[str, Any]:
-    username = body.username or body.email.split("@")[0]
-    if "owner" in body.roles and not principal.is_owner:
-        raise HTTPException(403, "only an owner can grant the owner role")
     try:
         async with service.db.begin() as conn:
             user = await service.accounts.create(
                 conn,
                 actor_of(principal),
                 email=body.email,
-                username=username,
+                username=body.username,
                 name=body.name,
                 roles=body.roles,
             )
-    except IntegrityError:
-        raise HTTPException(
-            409, f"a user with email {body.email!r} or username {username!r} already exists"
-        ) from None
+    except AccountRefused as exc:
+        raise HTTPException(exc.status, str(exc)) from None
     return user.to_dict()
 
 
