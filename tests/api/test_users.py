@@ -60,3 +60,38 @@ async def test_members_see_only_their_own_messages(start_server) -> None:
         "POST", "/api/v1/events", token=token["token"], json={"type": "test_notification"}
     )
     assert status == 403
+
+
+async def test_only_an_owner_manages_an_owner(start_server) -> None:
+    running = await start_server(dispatch=False)
+    olga = await running.create_user("olga@example.com", roles=["owner"])
+    ula = await running.create_user("ula@example.com", roles=["user-admin"])
+    _, token = await running.call("POST", f"/api/v1/users/{ula['id']}/tokens", json={})
+    as_ula = token["token"]
+    refused = [
+        ("POST", f"/api/v1/users/{olga['id']}/tokens", {}),
+        ("PATCH", f"/api/v1/users/{olga['id']}", {"status": "suspended"}),
+        ("PATCH", f"/api/v1/users/{olga['id']}", {"roles": ["member"]}),
+        ("DELETE", f"/api/v1/users/{olga['id']}", None),
+    ]
+    for method, path, body in refused:
+        status, answer = await running.call(method, path, token=as_ula, json=body)
+        assert status == 403 and "only an owner" in answer["detail"], (method, path)
+    status, found = await running.call("GET", f"/api/v1/users/{olga['id']}")
+    assert found["status"] == "active" and found["roles"] == ["owner"]
+    # A user-admin still manages members, and an owner manages owners.
+    member = await running.create_user("mo@example.com")
+    status, _ = await running.call(
+        "PATCH", f"/api/v1/users/{member['id']}", token=as_ula, json={"status": "suspended"}
+    )
+    assert status == 200
+    status, _ = await running.call("POST", f"/api/v1/users/{olga['id']}/tokens", json={})
+    assert status == 201
+
+
+async def test_a_default_username_must_be_a_username(start_server) -> None:
+    running = await start_server(dispatch=False)
+    status, answer = await running.call(
+        "POST", "/api/v1/users", json={"email": "x" * 101 + "@example.com"}
+    )
+    assert status == 422 and answer["detail"].startswith("username:")

@@ -9,10 +9,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clarion.config import Method
+from clarion.store.users import USERNAME
 
 Role = Literal["owner", "user-admin", "template-admin", "member"]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 class Body(BaseModel):
@@ -36,7 +36,7 @@ class UserCreate(Body):
     @field_validator("username")
     @classmethod
     def _username(cls, value: str | None) -> str | None:
-        if value is not None and not _USERNAME.match(value):
+        if value is not None and not USERNAME.match(value):
             raise ValueError("use letters, digits, '.', '_' or '-' (at most 100)")
         return value
 

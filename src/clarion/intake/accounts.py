@@ -69,6 +69,12 @@ class Accounts:
         if "owner" in roles and not actor.is_owner:
             raise AccountRefused(403, "only an owner can grant the owner role")
         username = username or email.split("@")[0]
+        if not store.USERNAME.match(username):
+            raise AccountRefused(
+                422,
+                f"username: {username!r} cannot be a username (letters, digits, '.', '_', "
+                "'-', at most 100); give one",
+            )
         try:
             user = await store.create_user(
                 conn, email=email, username=username, name=name, roles=list(roles)
@@ -80,10 +86,18 @@ class Accounts:
         await self._emit(conn, actor, "user_account_created", user, "created")
         return user
 
+    @staticmethod
+    def check_may_manage(actor: Actor, user: store.User) -> None:
+        """Only an owner changes another owner's account or tokens: a user-admin could
+        otherwise take an owner's token, or lock every owner out."""
+        if "owner" in user.roles and not actor.is_owner and actor.user_id != user.id:
+            raise AccountRefused(403, "only an owner can change an owner's account or tokens")
+
     async def set_status(
         self, conn: AsyncConnection, actor: Actor, user: store.User, status: str
     ) -> store.User:
         """``active`` or ``suspended``; the events go out only for a real change."""
+        self.check_may_manage(actor, user)
         updated = await store.update_user(conn, user.id, status=status)
         if status != user.status:
             verb = "suspended" if status == "suspended" else "activated"
@@ -93,6 +107,7 @@ class Accounts:
 
     async def delete(self, conn: AsyncConnection, actor: Actor, user: store.User) -> None:
         """Marks the user deleted (their messages stay in the log)."""
+        self.check_may_manage(actor, user)
         if user.status != "deleted":
             deleted = await store.update_user(conn, user.id, status="deleted")
             await self._emit(conn, actor, "user_account_deleted", deleted, "deleted")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
@@ -18,6 +19,7 @@ from clarion.store.tables import api_tokens, preferences, users
 
 ROLES = ("owner", "user-admin", "template-admin", "member")
 STATUSES = ("active", "suspended", "deleted")
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 TOKEN_PREFIX = "clarion_"
 
 

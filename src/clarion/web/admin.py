@@ -77,7 +77,7 @@ async def messages_log(
         except CursorError:
             found = await list_messages(conn, filters, limit=PAGE_SIZE)
         types = await types_store.list_event_types(conn)
-    snapshot = await queue_counter(service.db).snapshot()
+    snapshot = await queue_counter(service.db).snapshot(fresh=True)  # as the API's stats
     age = snapshot.oldest_pending_age(datetime.now(UTC))
     rows = [
         {

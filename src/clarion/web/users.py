@@ -8,12 +8,13 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clarion.api.deps import Principal, ServiceDep
 from clarion.api.errors import describe_validation_errors
 from clarion.api.routes.users import actor_of
 from clarion.api.schemas import UserCreate
-from clarion.intake.accounts import AccountRefused
+from clarion.intake.accounts import AccountRefused, Accounts
 from clarion.service import Service
 from clarion.store import users as store
 from clarion.web.frame import app_page, confirm_page
@@ -94,12 +95,17 @@ async def add_user(request: Request, service: ServiceDep, principal: AdminSigned
     return see_other("/admin/users?" + urlencode({"notice": f"Added {body.email}."}))
 
 
-async def _user(service: Service, ref: str) -> store.User:
+async def _user(conn: AsyncConnection, ref: str, principal: Principal) -> store.User:
+    """The user to change, read in the transaction that changes them (a double click must
+    not emit the events twice); only an owner changes an owner."""
     user_id = parse_id(ref, "user")
-    async with service.db.read() as conn:
-        user = await store.find_user(conn, str(user_id))
+    user = await store.find_user(conn, str(user_id))
     if user is None or user.status == "deleted":
         raise PageError(404, "Not found", f"There is no user {user_id}.")
+    try:
+        Accounts.check_may_manage(actor_of(principal), user)
+    except AccountRefused as exc:
+        raise PageError(exc.status, "Not allowed", f"{exc}.") from None
     return user
 
 
@@ -107,11 +113,11 @@ async def _user(service: Service, ref: str) -> store.User:
 async def set_status(
     ref: str, request: Request, service: ServiceDep, principal: AdminSignedIn
 ) -> Response:
-    user = await _user(service, ref)
     status = first(await read_form(request), "status")
     if status not in ("active", "suspended"):
         raise PageError(422, "Not understood", "status: send active or suspended.")
     async with service.db.begin() as conn:
+        user = await _user(conn, ref, principal)
         await service.accounts.set_status(conn, actor_of(principal), user, status)
     verb = "Suspended" if status == "suspended" else "Activated"
     return see_other("/admin/users?" + urlencode({"notice": f"{verb} {user.email}."}))
@@ -121,10 +127,11 @@ async def set_status(
 async def new_token(
     ref: str, request: Request, service: ServiceDep, principal: AdminSignedIn
 ) -> Response:
-    user = await _user(service, ref)
-    if user.status != "active":
-        raise PageError(409, "Not active", f"{user.email} is {user.status}: activate them first.")
     async with service.db.begin() as conn:
+        user = await _user(conn, ref, principal)
+        if user.status != "active":
+            message = f"{user.email} is {user.status}: activate them first."
+            raise PageError(409, "Not active", message)
         _, secret = await store.create_token(conn, user.id, "web", None)
     holder = user.name or user.username
     return await app_page(
@@ -143,7 +150,8 @@ async def new_token(
 async def confirm_delete(
     ref: str, request: Request, service: ServiceDep, principal: AdminSignedIn
 ) -> Response:
-    user = await _user(service, ref)
+    async with service.db.read() as conn:
+        user = await _user(conn, ref, principal)
     return await confirm_page(
         request,
         service,
@@ -160,7 +168,7 @@ async def confirm_delete(
 
 @router.post("/{ref}/delete")
 async def delete(ref: str, service: ServiceDep, principal: AdminSignedIn) -> Response:
-    user = await _user(service, ref)
     async with service.db.begin() as conn:
+        user = await _user(conn, ref, principal)
         await service.accounts.delete(conn, actor_of(principal), user)
     return see_other("/admin/users?" + urlencode({"notice": f"Deleted {user.email}."}))

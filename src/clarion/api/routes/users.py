@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clarion.api.deps import AdminDep, Principal, PrincipalDep, ServiceDep
 from clarion.api.jsonable import json_row
 from clarion.api.schemas import Preferences, TokenCreate, UserCreate, UserPatch
-from clarion.intake.accounts import AccountRefused, Actor
+from clarion.intake.accounts import AccountRefused, Accounts, Actor
 from clarion.store import users as store
 from clarion.store.event_types import list_event_types
 
@@ -23,6 +23,13 @@ def actor_of(principal: Principal) -> Actor:
     if principal.user is None:
         return Actor("admin", is_owner=principal.is_owner)
     return Actor(principal.user.username, principal.user.id, principal.is_owner)
+
+
+def _may_manage(principal: Principal, user: store.User) -> None:
+    try:
+        Accounts.check_may_manage(actor_of(principal), user)
+    except AccountRefused as exc:
+        raise HTTPException(exc.status, str(exc)) from None
 
 
 async def _target(conn: AsyncConnection, ref: str, principal: Principal) -> store.User:
@@ -82,22 +89,30 @@ async def update_user(
     changes = body.model_dump(exclude_none=True)
     if "roles" in changes and "owner" in changes["roles"] and not principal.is_owner:
         raise HTTPException(403, "only an owner can grant the owner role")
-    async with service.db.begin() as conn:
-        user = await _target(conn, ref, principal)
-        if user.status == "deleted":
-            raise HTTPException(409, f"user {user.username!r} is deleted")
-        status = changes.pop("status", None)
-        updated = await store.update_user(conn, user.id, **changes) if changes else user
-        if status is not None:
-            updated = await service.accounts.set_status(conn, actor_of(principal), updated, status)
+    try:
+        async with service.db.begin() as conn:
+            user = await _target(conn, ref, principal)
+            if user.status == "deleted":
+                raise HTTPException(409, f"user {user.username!r} is deleted")
+            actor = actor_of(principal)
+            service.accounts.check_may_manage(actor, user)
+            status = changes.pop("status", None)
+            updated = await store.update_user(conn, user.id, **changes)
+            if status is not None:
+                updated = await service.accounts.set_status(conn, actor, updated, status)
+    except AccountRefused as exc:
+        raise HTTPException(exc.status, str(exc)) from None
     return updated.to_dict()
 
 
 @router.delete("/users/{ref}", status_code=204)
 async def delete_user(ref: str, service: ServiceDep, principal: AdminDep) -> Response:
-    async with service.db.begin() as conn:
-        user = await _target(conn, ref, principal)
-        await service.accounts.delete(conn, actor_of(principal), user)
+    try:
+        async with service.db.begin() as conn:
+            user = await _target(conn, ref, principal)
+            await service.accounts.delete(conn, actor_of(principal), user)
+    except AccountRefused as exc:
+        raise HTTPException(exc.status, str(exc)) from None
     return Response(status_code=204)
 
 
@@ -110,6 +125,7 @@ async def create_token(
 ) -> dict[str, Any]:
     async with service.db.begin() as conn:
         user = await _target(conn, ref, principal)
+        _may_manage(principal, user)
         if user.status != "active":
             raise HTTPException(409, f"user {user.username!r} is {user.status}")
         expires = (
@@ -140,6 +156,7 @@ async def delete_token(
 ) -> Response:
     async with service.db.begin() as conn:
         user = await _target(conn, ref, principal)
+        _may_manage(principal, user)
         if not await store.delete_token(conn, token_id, user.id):
             raise HTTPException(404, f"no token {token_id} for user {user.username!r}")
     return Response(status_code=204)
