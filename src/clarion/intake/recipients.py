@@ -22,6 +22,19 @@ class PlannedRecipient:
     inhibited_reason: str | None = None
 
 
+def role_rules(event_type: EventType) -> list[str]:
+    """The roles an event type's ``role:…`` rules name."""
+    return [r.removeprefix("role:") for r in event_type.recipients if r.startswith("role:")]
+
+
+def may_reach(event_type: EventType, user: User) -> bool:
+    """Whether the type's rules can name this user: as the affected user, or by a role they
+    hold (explicit targets aside)."""
+    if "subject_user" in event_type.recipients:
+        return True
+    return any(role in user.roles for role in role_rules(event_type))
+
+
 def _may_receive(user: User, event_type: EventType, *, is_subject: bool) -> bool:
     if user.status == "active":
         return True
@@ -47,9 +60,7 @@ async def resolve_user_recipients(
     wants_subject = subject is not None and "subject_user" in event_type.recipients
     if subject is not None and wants_subject and _may_receive(subject, event_type, is_subject=True):
         chosen[str(subject.id)] = subject
-    roles = [
-        rule.removeprefix("role:") for rule in event_type.recipients if rule.startswith("role:")
-    ]
+    roles = role_rules(event_type)
     for user in await lookups.role_holders(roles) if roles else []:
         chosen.setdefault(str(user.id), user)
     # Targets are related objects, as in Coder; those that are users also hear of it.

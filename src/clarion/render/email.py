@@ -30,16 +30,25 @@ class EmailLinks:
     reason: str = "You are receiving this because of your notification settings."
 
 
-@cache
-def _layout(name: str) -> jinja2.Template:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("clarion.render", "layouts"),
+def html_environment(package: str, folder: str) -> jinja2.Environment:
+    """Our own HTML (the email layout, the web pages): autoescaped, strict, tidy blocks.
+    Users' templates never go through this; they are sandboxed (:mod:`.templates`)."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader(package, folder),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return env.get_template(name)
+
+
+@cache
+def _layouts() -> jinja2.Environment:
+    return html_environment("clarion.render", "layouts")
+
+
+def _layout(name: str) -> jinja2.Template:
+    return _layouts().get_template(name)
 
 
 def email_html(content: Rendered, brand: Brand, links: EmailLinks) -> str:

@@ -3,7 +3,6 @@ attempts, the event types (enable, method) and the pause switch."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
@@ -26,7 +25,15 @@ from clarion.store.settings import set_paused
 from clarion.store.stats import queue_counter
 from clarion.store.tables import MESSAGE_STATES
 from clarion.web.frame import app_page
-from clarion.web.pages import first, local_path, message_page, parse_id, read_form, see_other
+from clarion.web.pages import (
+    first,
+    local_path,
+    message_page,
+    optional_id,
+    parse_id,
+    read_form,
+    see_other,
+)
 from clarion.web.session import AdminSignedIn
 
 router = APIRouter(prefix="/admin", tags=["web"], include_in_schema=False)
@@ -47,13 +54,6 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _uuid_or_none(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
-
-
 @router.get("/messages")
 async def messages_log(
     request: Request,
@@ -69,7 +69,7 @@ async def messages_log(
         status=status if status in MESSAGE_STATES else None,
         method=method or None,
         event_type=event_type or None,
-        event_id=_uuid_or_none(event_id),
+        event_id=optional_id(event_id),
     )
     async with service.db.read() as conn:
         try:

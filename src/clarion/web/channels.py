@@ -230,6 +230,10 @@ async def _list_page(
     )
 
 
+def _new_action(spec: ChannelKind) -> str:
+    return f"/admin/channels/new?{urlencode({'kind': spec.kind})}"
+
+
 @router.get("/new")
 async def new_channel(
     request: Request, service: ServiceDep, principal: AdminSignedIn, kind: str = ""
@@ -252,7 +256,7 @@ async def new_channel(
         principal,
         spec,
         Draft(config={}),
-        action=f"/admin/channels/new?{urlencode({'kind': spec.kind})}",
+        action=_new_action(spec),
         title="New channel",
     )
 
@@ -278,8 +282,9 @@ async def create_channel(
             enabled=posted.draft.enabled,
         )
 
-    action = f"/admin/channels/new?{urlencode({'kind': spec.kind})}"
-    return await _submit(request, service, principal, spec, posted, save, action, "New channel")
+    return await _submit(
+        request, service, principal, spec, posted, save, _new_action(spec), "New channel"
+    )
 
 
 async def _channel(service: Service, ref: str) -> tuple[store.Channel, ChannelKind]:

@@ -12,7 +12,7 @@ import jinja2
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from clarion.render.email import Brand
+from clarion.render.email import Brand, html_environment
 
 FORM_LIMIT = 64 * 1024
 HEADERS = {
@@ -40,13 +40,7 @@ def http_url(url: str) -> str:
 
 @cache
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("clarion.web", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = html_environment("clarion.web", "templates")
     env.filters["http_url"] = http_url
     return env
 
@@ -123,12 +117,20 @@ async def read_form(request: Request) -> dict[str, list[str]]:
     return form
 
 
+def optional_id(value: str) -> uuid.UUID | None:
+    """An id from a page's query; None when empty or not an id (a filter left out)."""
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
 def parse_id(value: str, what: str) -> uuid.UUID:
     """An id from a page's path; a 404 page for anything else."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise PageError(404, "Not found", f"There is no {what} {value!r}.") from None
+    found = optional_id(value)
+    if found is None:
+        raise PageError(404, "Not found", f"There is no {what} {value!r}.")
+    return found
 
 
 def first(form: dict[str, list[str]], name: str, default: str = "") -> str:

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request, Response
 
 from clarion.api.deps import Principal, ServiceDep
-from clarion.intake.recipients import TRANSACTIONAL
+from clarion.intake.recipients import TRANSACTIONAL, may_reach
 from clarion.service import Service
 from clarion.store.event_types import EventType, list_event_types
 from clarion.store.users import (
@@ -66,19 +66,11 @@ class Choice:
     note: str
 
 
-def _reaches(event_type: EventType, user: User) -> bool:
-    """Whether the type's recipient rules name this user (as its subject or by role)."""
-    for rule in event_type.recipients:
-        if rule == "subject_user" or rule.removeprefix("role:") in user.roles:
-            return True
-    return False
-
-
 def _choices(types: Iterable[EventType], user: User, disabled: set[str]) -> list[Choice]:
     choices = []
     for t in types:
         opted_out = t.enabled_by_default and t.key in disabled
-        if t.key in TRANSACTIONAL or not (_reaches(t, user) or opted_out):
+        if t.key in TRANSACTIONAL or not (may_reach(t, user) or opted_out):
             continue
         if not t.enabled:
             note = "Turned off for everyone by your administrator."
