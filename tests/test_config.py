@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
-from clarion.config import Settings
+from clarion.config import Settings, parse_duration
 
 
 def test_durations_parse_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -27,3 +27,11 @@ def test_a_lease_no_longer_than_a_send_is_refused_naming_both(
         Settings()
     message = str(refused.value)
     assert "CLARION_LEASE_PERIOD" in message and "CLARION_DISPATCH_TIMEOUT" in message
+
+
+@pytest.mark.parametrize("written", ["9" * 400, "9" * 400 + "d", "99999999999d", 1e300])
+def test_a_duration_too_long_to_hold_is_a_bad_value(written: object) -> None:
+    with pytest.raises(ValueError, match="too long"):
+        parse_duration(written)
+    with pytest.raises(ValidationError, match="retention"):
+        Settings(retention=written)

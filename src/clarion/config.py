@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from clarion.limits import MAX_FORM_BYTES, MAX_REQUEST_BYTES
+
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -23,10 +25,10 @@ def parse_duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int | float):
-        return timedelta(seconds=value)
+        return _seconds(value, value)
     text = str(value).strip().lower()
     if re.fullmatch(r"\d+(\.\d+)?", text):
-        return timedelta(seconds=float(text))
+        return _seconds(float(text), value)
     pos, total = 0, 0.0
     for match in _DURATION_PART.finditer(text):
         if match.start() != pos:
@@ -37,7 +39,15 @@ def parse_duration(value: Any) -> timedelta:
         raise ValueError(
             f"invalid duration {value!r}: write a number with a unit, e.g. 500ms, 15s, 5m, 1h, 7d"
         )
-    return timedelta(seconds=total)
+    return _seconds(total, value)
+
+
+def _seconds(seconds: float, written: Any) -> timedelta:
+    # timedelta holds under a billion days; a longer one is a bad value, not a crash.
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"duration {written!r} is too long") from None
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
@@ -73,6 +83,12 @@ class Settings(BaseSettings):
     # Dispatcher sizing: how many sends are in flight and how many rows one claim takes.
     dispatch_concurrency: int = Field(64, ge=1, description="sends in flight per process")
     dispatch_batch_size: int = Field(256, ge=1, description="messages claimed per query")
+    max_request_bytes: int = Field(
+        MAX_REQUEST_BYTES,
+        ge=MAX_FORM_BYTES,
+        description="largest request body accepted (413 above it); a batch of events is the "
+        "largest there is",
+    )
 
     email_from: str = Field("", description="From address, e.g. 'Clarion <n@example.com>'")
     email_smarthost: str = Field("localhost:587", description="SMTP host:port")

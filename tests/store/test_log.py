@@ -23,6 +23,9 @@ def test_a_cursor_round_trips() -> None:
         "yesterday|" + str(uuid.uuid4()),
         "2026-11-23T10:00:00+00:00|not-a-uuid",
         "no separator",
+        # In range as written, out of datetime's range once in UTC.
+        "0001-01-01T00:00:00+14:00|" + str(uuid.uuid4()),
+        "9999-12-31T23:59:59-14:00|" + str(uuid.uuid4()),
     ],
 )
 def test_anything_else_is_refused(raw: str) -> None:

@@ -6,8 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from starlette.responses import Response
+from starlette.types import Scope
 
 from clarion import __version__
+from clarion.api.body_limit import BodyLimit, api_too_large, describe_limit
 from clarion.api.deps import refuse_nul
 from clarion.api.errors import install_error_handlers
 from clarion.api.routes import (
@@ -25,7 +28,7 @@ from clarion.web import admin, preferences, signin, unsubscribe
 from clarion.web import channels as channel_pages
 from clarion.web import inbox as inbox_page
 from clarion.web import users as user_pages
-from clarion.web.pages import install_page_errors
+from clarion.web.pages import install_page_errors, message_page
 
 
 def create_app(service: Service) -> FastAPI:
@@ -49,6 +52,14 @@ def create_app(service: Service) -> FastAPI:
     app.state.service = service
     install_error_handlers(app)
     install_page_errors(app)
+
+    def too_large(scope: Scope, limit: int) -> Response:
+        if str(scope.get("path", "")).startswith("/api/"):
+            return api_too_large(limit)
+        message = f"The form sent was larger than {describe_limit(limit)}."
+        return message_page(service.brand, 413, "Too much", message)
+
+    app.add_middleware(BodyLimit, limit=service.settings.max_request_bytes, too_large=too_large)
     routers = (health, users, events, event_types, channels, messages, notifications, inbox)
     pages = (unsubscribe, preferences, signin, inbox_page, admin, channel_pages, user_pages)
     for module in (*routers, *pages):

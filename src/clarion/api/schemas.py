@@ -4,19 +4,50 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
 from clarion.config import Method
+from clarion.limits import (
+    EMAIL_LENGTH,
+    IDEMPOTENCY_KEY_LENGTH,
+    KEY_LENGTH,
+    MAX_BATCH,
+    MAX_TARGETS,
+    NAME_LENGTH,
+    check_json,
+    check_labels,
+)
 from clarion.store.users import USERNAME
 
 Role = Literal["owner", "user-admin", "template-admin", "member"]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A key naming something of ours (an event type, a label): as long as a key may be.
+Key = Annotated[str, StringConstraints(max_length=KEY_LENGTH)]
+# Lists of keys hold at most this many (far more event types than any deployment has).
+MAX_KEYS = 1000
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _bounded(check: Callable[[Any], None]) -> Callable[[Any], Any]:
+    """A field validator from a check of :mod:`clarion.limits` (its message as the error's,
+    without pydantic's "Value error," in front)."""
+
+    def validate(value: Any) -> Any:
+        if value is not None:
+            try:
+                check(value)
+            except ValueError as exc:
+                raise PydanticCustomError("out_of_bounds", str(exc)) from None
+        return value
+
+    return validate
 
 
 def _check_email(value: str) -> str:
@@ -26,9 +57,9 @@ def _check_email(value: str) -> str:
 
 
 class UserCreate(Body):
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=EMAIL_LENGTH)
     username: str | None = Field(None, description="default: the email's local part")
-    name: str = Field("", max_length=200)
+    name: str = Field("", max_length=NAME_LENGTH)
     roles: list[Role] = Field(default_factory=lambda: list[Role](["member"]))
 
     _email = field_validator("email")(_check_email)
@@ -44,26 +75,31 @@ class UserCreate(Body):
 class UserPatch(Body):
     status: Literal["active", "suspended"] | None = None
     roles: list[Role] | None = None
-    name: str | None = Field(None, max_length=200)
+    name: str | None = Field(None, max_length=NAME_LENGTH)
 
 
 class TokenCreate(Body):
-    name: str = Field("", max_length=200)
+    name: str = Field("", max_length=NAME_LENGTH)
     lifetime_days: int | None = Field(None, ge=1, le=3650)
 
 
 class EventIn(Body):
-    type: str = Field(min_length=1, max_length=100)
+    """Labels and data are stored with every message the event makes: each is bounded."""
+
+    type: str = Field(min_length=1, max_length=KEY_LENGTH)
     user_id: uuid.UUID | None = None
-    user_email: str | None = None
+    user_email: str | None = Field(None, max_length=EMAIL_LENGTH)
     labels: dict[str, str] = Field(default_factory=dict)
     data: dict[str, Any] | None = None
-    targets: list[uuid.UUID] | None = None
-    idempotency_key: str | None = Field(None, min_length=1, max_length=200)
+    targets: list[uuid.UUID] | None = Field(None, max_length=MAX_TARGETS)
+    idempotency_key: str | None = Field(None, min_length=1, max_length=IDEMPOTENCY_KEY_LENGTH)
+
+    _labels = field_validator("labels")(_bounded(check_labels))
+    _data = field_validator("data")(_bounded(check_json))
 
 
 class EventBatchIn(Body):
-    events: list[EventIn] = Field(min_length=1, max_length=1000)
+    events: list[EventIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class EventTypeUpdate(Body):
@@ -73,7 +109,7 @@ class EventTypeUpdate(Body):
 
 
 class Preferences(Body):
-    disabled: list[str]
+    disabled: list[Key] = Field(max_length=MAX_KEYS)
 
 
 class PauseSettings(Body):
@@ -93,12 +129,12 @@ RecipientRule = Literal[
 class EventTypeReplace(Body):
     """A custom type's full definition (everything but the key)."""
 
-    name: str = Field(min_length=1, max_length=200)
-    group: str = Field("Custom Events", min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=NAME_LENGTH)
+    group: str = Field("Custom Events", min_length=1, max_length=KEY_LENGTH)
     title_template: str = Field(min_length=1, max_length=1000)
     body_template: str = Field(min_length=1, max_length=20000)
     actions: list[ActionIn] = Field(default_factory=list, max_length=10)
-    required_labels: list[str] = Field(default_factory=list, max_length=50)
+    required_labels: list[Key] = Field(default_factory=list, max_length=50)
     recipients: list[RecipientRule] = Field(
         default_factory=lambda: list[RecipientRule](["subject_user"])
     )
@@ -111,20 +147,26 @@ class EventTypeCreate(EventTypeReplace):
 
 
 class ChannelCreate(Body):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=NAME_LENGTH)
     kind: str = Field(min_length=1, max_length=32)
     config: dict[str, Any]
-    events: list[str] = Field(default_factory=list)
+    events: list[Key] = Field(default_factory=list, max_length=MAX_KEYS)
     enabled: bool = True
+
+    _config = field_validator("config")(_bounded(check_json))
 
 
 class ChannelPatch(Body):
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: str | None = Field(None, min_length=1, max_length=NAME_LENGTH)
     config: dict[str, Any] | None = None
-    events: list[str] | None = None
+    events: list[Key] | None = Field(None, max_length=MAX_KEYS)
     enabled: bool | None = None
+
+    _config = field_validator("config")(_bounded(check_json))
 
 
 class ChannelTest(Body):
     kind: str = Field(min_length=1, max_length=32)
     config: dict[str, Any]
+
+    _config = field_validator("config")(_bounded(check_json))

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clarion.limits import request_time
 from clarion.store.tables import UTCDateTime, message_attempts, messages
 
 SUMMARY_COLUMNS = (
@@ -45,11 +46,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         when, _, ident = raw.partition("|")
-        created_at, message_id = datetime.fromisoformat(when), uuid.UUID(ident)
+        # In UTC here: a time the database cannot hold fails as a bad cursor, not in the query.
+        created_at, message_id = request_time(datetime.fromisoformat(when)), uuid.UUID(ident)
     except ValueError:
         raise CursorError("not a cursor from a previous page") from None
-    if created_at.tzinfo is None:
-        raise CursorError("not a cursor from a previous page")
     return created_at, message_id
 
 

@@ -26,6 +26,7 @@ from clarion.store.stats import queue_counter
 from clarion.store.tables import MESSAGE_STATES
 from clarion.web.frame import app_page
 from clarion.web.pages import (
+    PageError,
     first,
     local_path,
     message_page,
@@ -75,7 +76,8 @@ async def messages_log(
         try:
             found = await list_messages(conn, filters, limit=PAGE_SIZE, cursor=cursor or None)
         except CursorError:
-            found = await list_messages(conn, filters, limit=PAGE_SIZE)
+            message = "cursor: not a cursor from a previous page; open the log from its start."
+            raise PageError(422, "Not understood", message) from None
         types = await types_store.list_event_types(conn)
     snapshot = await queue_counter(service.db).snapshot(fresh=True)  # as the API's stats
     age = snapshot.oldest_pending_age(datetime.now(UTC))

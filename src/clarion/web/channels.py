@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clarion.api.deps import Principal, ServiceDep
 from clarion.channels.probe import ProbeResult, send_test_message
 from clarion.channels.registry import ChannelConfigError, ChannelKind, kinds, validate_config
+from clarion.limits import NAME_LENGTH
 from clarion.secrets import SecretsError
 from clarion.service import Service
 from clarion.store import channels as store
@@ -36,7 +37,6 @@ from clarion.web.pages import PageError, first, message_page, parse_id, read_for
 from clarion.web.session import AdminSignedIn
 
 router = APIRouter(prefix="/admin/channels", tags=["web"], include_in_schema=False)
-NAME_LIMIT = 200  # as the API's
 
 
 @dataclass
@@ -115,8 +115,8 @@ async def _read_posted(
     name = first(form, "name").strip()
     if not name:
         errors.append("name: give the channel a name")
-    elif len(name) > NAME_LIMIT:
-        errors.append(f"name: at most {NAME_LIMIT} characters")
+    elif len(name) > NAME_LENGTH:
+        errors.append(f"name: at most {NAME_LENGTH} characters")
     events = sorted(set(form.get("events", [])))
     async with service.db.read() as conn:
         unknown = await unknown_event_types(conn, events)

@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from clarion.api.deps import ServiceDep
 from clarion.api.routes.inbox import inbox_stream
+from clarion.limits import parse_request_time
 from clarion.store import inbox
 from clarion.web.frame import app_page
 from clarion.web.pages import SCRIPT_HEADERS, PageError, message_page, parse_id, see_other
@@ -62,11 +63,9 @@ async def stream(
     if user is None:
         raise PageError(404, "No inbox", "The admin token has no inbox of its own.")
     try:
-        start: datetime | None = datetime.fromisoformat(since) if since else None
-    except ValueError:
-        start = None
-    if start is not None and start.tzinfo is None:
-        start = None
+        start = parse_request_time(since) if since else None
+    except ValueError as exc:
+        raise PageError(422, "Not understood", f"since: {exc}") from None
 
     async def still_signed_in() -> bool:
         now = await signed_in(request, service)

@@ -12,9 +12,9 @@ import jinja2
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from clarion.limits import MAX_FORM_BYTES
 from clarion.render.email import Brand, html_environment
 
-FORM_LIMIT = 64 * 1024
 HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "same-origin",
@@ -108,7 +108,7 @@ async def read_form(request: Request) -> dict[str, list[str]]:
     """A posted form's fields; a page error if it is larger than any of our forms, or holds
     a NUL character (which PostgreSQL cannot store)."""
     body = await request.body()
-    if len(body) > FORM_LIMIT:
+    if len(body) > MAX_FORM_BYTES:
         raise PageError(413, "Too much", "The form sent was too large.")
     form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     for name, values in form.items():

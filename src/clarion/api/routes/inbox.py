@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
 from clarion.api.deps import PrincipalDep, ServiceDep, require_user
+from clarion.limits import request_time
 from clarion.store import inbox as store
 from clarion.store.db import Database
 from clarion.store.tables import messages
@@ -157,6 +158,8 @@ async def stream(
     since: datetime | None = Query(None, description="also send what arrived after this time"),
 ) -> StreamingResponse:
     """Server-Sent Events: one ``notification`` event per new inbox message, as it arrives."""
-    if since is not None and since.tzinfo is None:
-        raise HTTPException(422, "since: give a time zone, e.g. 2026-11-23T10:00:00Z")
-    return inbox_stream(request, service.db, require_user(principal).id, since)
+    try:
+        start = request_time(since) if since is not None else None
+    except ValueError as exc:
+        raise HTTPException(422, f"since: {exc}") from None
+    return inbox_stream(request, service.db, require_user(principal).id, start)

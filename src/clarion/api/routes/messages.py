@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Query
 from clarion.api.deps import AdminDep, PrincipalDep, ServiceDep
 from clarion.api.jsonable import json_row
 from clarion.config import parse_duration
+from clarion.limits import MAX_WINDOW
 from clarion.store import log
 from clarion.store.log import CursorError, LogFilter
 from clarion.store.settings import is_paused
@@ -77,6 +78,8 @@ async def message_stats(
         raise HTTPException(422, f"since: {exc}") from None
     if window <= timedelta(0):
         raise HTTPException(422, "since: must be longer than zero, e.g. 1h")
+    if window > MAX_WINDOW:
+        raise HTTPException(422, f"since: at most {MAX_WINDOW.days}d")
     now = datetime.now(UTC)
     start = now - window
     snapshot = await queue_counter(service.db).snapshot(fresh=True)

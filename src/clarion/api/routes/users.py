@@ -13,6 +13,7 @@ from clarion.api.deps import AdminDep, Principal, PrincipalDep, ServiceDep
 from clarion.api.jsonable import json_row
 from clarion.api.schemas import Preferences, TokenCreate, UserCreate, UserPatch
 from clarion.intake.accounts import AccountRefused, Accounts, Actor
+from clarion.limits import MAX_OFFSET
 from clarion.store import users as store
 from clarion.store.event_types import list_event_types
 
@@ -69,7 +70,7 @@ async def list_users(
     principal: AdminDep,
     status: str | None = Query(None, pattern="^(active|suspended|deleted)$"),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     async with service.db.read() as conn:
         found = await store.list_users(conn, status=status, limit=limit, offset=offset)
