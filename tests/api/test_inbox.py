@@ -74,3 +74,15 @@ async def test_a_stream_from_a_time_sends_what_arrived_since(start_server) -> No
     assert ids == [first["messages"][0]["id"], second["messages"][0]["id"]]
     async with running.http.get(url, params={"since": "2026-11-23T10:00"}, headers=headers) as r:
         assert r.status == 422 and "time zone" in (await r.json())["detail"]
+
+
+async def test_a_stream_from_a_time_out_of_range_is_a_422(start_server) -> None:
+    running = await start_server(dispatch=False)
+    user = await running.create_user("ann@example.com")
+    _, token = await running.call("POST", f"/api/v1/users/{user['id']}/tokens", json={})
+    headers = {"Authorization": f"Bearer {token['token']}"}
+    url = running.url + "/api/v1/inbox/stream"
+    for since in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):
+        async with running.http.get(url, params={"since": since}, headers=headers) as r:
+            assert r.status == 422
+            assert (await r.json())["detail"].startswith("since: out of range")

@@ -95,3 +95,12 @@ async def test_a_default_username_must_be_a_username(start_server) -> None:
         "POST", "/api/v1/users", json={"email": "x" * 101 + "@example.com"}
     )
     assert status == 422 and answer["detail"].startswith("username:")
+
+
+async def test_an_offset_past_what_a_database_takes_is_a_422(start_server) -> None:
+    running = await start_server(dispatch=False)
+    for offset in ("99999999999999999999", str(2**31)):
+        status, body = await running.call("GET", "/api/v1/users", params={"offset": offset})
+        assert status == 422 and body["detail"].startswith("query.offset: "), body
+    status, body = await running.call("GET", "/api/v1/users", params={"offset": str(2**31 - 1)})
+    assert status == 200 and body["items"] == []

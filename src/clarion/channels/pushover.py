@@ -30,9 +30,7 @@ class PushoverConfig(BaseModel):
     user_key: str = Field(min_length=1, description="the user or group key (u…/g…)")
     api_token: str = Field(min_length=1, description="the application's API token (a…)")
     priority: int = Field(0, ge=-2, le=2, description="-2 silent … 0 normal … 2 emergency")
-    retry: int = Field(
-        30, ge=30, le=10800, description="emergency only: seconds between re-alerts"
-    )
+    retry: int = Field(30, ge=30, le=10800, description="emergency only: seconds between re-alerts")
     expire: int = Field(3600, ge=1, le=10800, description="emergency only: seconds to re-alert")
     api_url: str = Field("https://api.pushover.net", description="the Pushover API server")
 
