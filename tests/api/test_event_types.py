@@ -102,3 +102,18 @@ async def test_explicit_targets_that_are_users_also_receive(start_server) -> Non
     ]
     _, message = await running.call("GET", f"/api/v1/messages/{event['messages'][0]['id']}")
     assert message["payload"]["targets"] == [workspace_id, bob["id"]]
+
+
+async def test_a_custom_type_over_a_bound_is_a_422_naming_it(start_server) -> None:
+    running = await start_server(dispatch=False)
+    cases = [
+        ({"required_labels": ["number", "d" * 101]}, "required_labels[1]"),
+        ({"name": "n" * 201}, "name"),
+        ({"title_template": "t" * 1001}, "title_template"),
+        ({"body_template": "b" * 20001}, "body_template"),
+    ]
+    for change, fragment in cases:
+        status, body = await running.call("POST", "/api/v1/event-types", json={**CUSTOM, **change})
+        assert status == 422 and body["detail"].startswith(fragment), (change, body)
+    status, listing = await running.call("GET", "/api/v1/event-types")
+    assert "invoice_overdue" not in {t["key"] for t in listing["items"]}
