@@ -95,3 +95,17 @@ async def test_an_event_at_each_bound_is_accepted(start_server) -> None:
     }
     status, answer = await running.call("POST", "/api/v1/events", json=body)
     assert status == 202, answer
+
+
+async def test_a_batch_naming_more_users_than_one_query_takes_is_planned(start_server) -> None:
+    # PostgreSQL takes at most 32767 parameters in a query; with a larger request limit, a
+    # batch's users and targets can name more than that.
+    running = await start_server(dispatch=False, max_request_bytes=8 * 1024 * 1024)
+    await running.create_user("ann@example.com")
+    event = {"type": "workspace_deleted", "user_email": "ann@example.com", "labels": LABELS}
+    batch = [
+        {**event, "targets": [str(uuid.uuid4()) for _ in range(MAX_TARGETS)]} for _ in range(400)
+    ]
+    status, answer = await running.call("POST", "/api/v1/events/batch", json={"events": batch})
+    assert status == 202, answer
+    assert len(answer["events"]) == 400

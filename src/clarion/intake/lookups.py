@@ -29,6 +29,7 @@ _USERS = sa.select(users).where(
         users.c.email.in_(sa.bindparam("emails", expanding=True)),
     )
 )
+_CHUNK = 10_000  # ids and emails in one query, well under PostgreSQL's parameter limit
 _PREFERENCES = sa.select(preferences.c.user_id, preferences.c.disabled).where(
     preferences.c.user_id.in_(sa.bindparam("user_ids", expanding=True)),
     preferences.c.event_type == sa.bindparam("event_type"),
@@ -72,9 +73,15 @@ class Lookups:
         ids, emails = set(ids) - set(self._by_id), set(emails) - set(self._by_email)
         if not ids and not emails:
             return
-        found = await self.conn.execute(_USERS, {"ids": list(ids), "emails": list(emails)})
-        for row in found.all():
-            self._remember(user_from_row(row))
+        ids_left, emails_left = list(ids), list(emails)
+        while ids_left or emails_left:
+            # PostgreSQL takes at most 32767 parameters a query; a batch may name more.
+            some_ids, ids_left = ids_left[:_CHUNK], ids_left[_CHUNK:]
+            room = _CHUNK - len(some_ids)
+            some_emails, emails_left = emails_left[:room], emails_left[room:]
+            found = await self.conn.execute(_USERS, {"ids": some_ids, "emails": some_emails})
+            for row in found.all():
+                self._remember(user_from_row(row))
 
     def _remember(self, user: User) -> None:
         self._by_id[user.id] = user
