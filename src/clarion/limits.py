@@ -46,8 +46,8 @@ def check_labels(labels: dict[str, str]) -> None:
     if len(labels) > MAX_LABELS:
         raise ValueError(f"{len(labels)} labels; at most {MAX_LABELS}")
     for key, value in labels.items():
-        if not key or len(key) > KEY_LENGTH:
-            raise ValueError(f"key {shown_key(key)}: give 1 to {KEY_LENGTH} characters")
+        if len(key) > KEY_LENGTH:
+            raise ValueError(f"key {shown_key(key)}: at most {KEY_LENGTH} characters")
         if len(value) > LABEL_VALUE_LENGTH:
             raise ValueError(
                 f"{shown_key(key)} is {len(value)} characters long; at most {LABEL_VALUE_LENGTH}"

@@ -41,7 +41,7 @@ def api_too_large(limit: int) -> Response:
 
 class BodyLimit:
     """ASGI middleware: refuse a request body over ``limit`` bytes with a 413, answered by
-    ``too_large(scope)`` (JSON for the API, a page for the pages). The body is read here,
+    ``too_large(scope, limit)`` (JSON for the API, a page for the pages). The body is read here,
     whole, and handed on to the app; it is never larger than the limit."""
 
     def __init__(
