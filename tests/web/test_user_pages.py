@@ -79,3 +79,28 @@ async def test_only_an_owner_grants_the_owner_role(start_server, browser: Browse
     await expect(page.get_by_role("alert")).to_have_text("only an owner can grant the owner role")
     status, _ = await running.call("GET", "/api/v1/users/boss@example.com")
     assert status == 404
+
+
+async def test_a_user_admin_mints_no_token_for_another_user(start_server, browser: Browser) -> None:
+    running = await start_server(dispatch=False)
+    ula = await running.create_user("ula@example.com", roles=["user-admin"])
+    udo = await running.create_user("udo@example.com", roles=["user-admin"])
+    await running.create_user("mo@example.com")
+    _, token = await running.call("POST", f"/api/v1/users/{ula['id']}/tokens", json={})
+    page = await browser.new_page(viewport={"width": 1100, "height": 900})
+    await page.goto(running.url + "/admin/users")
+    await page.get_by_label("API token").fill(token["token"])
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    # Offered for herself only.
+    await expect(page.get_by_role("form", name="New token for ula@example.com")).to_have_count(1)
+    for other in ("udo@example.com", "mo@example.com"):
+        await expect(page.get_by_role("form", name=f"New token for {other}")).to_have_count(0)
+    # Posted anyway, from the page's own origin: refused, and nothing is minted.
+    answer = await page.request.post(
+        f"{running.url}/admin/users/{udo['id']}/tokens", headers={"Origin": running.url}
+    )
+    assert answer.status == 403
+    assert "clarion_" not in await answer.text()
+    _, listed = await running.call("GET", f"/api/v1/users/{udo['id']}/tokens")
+    assert listed["items"] == []

@@ -48,6 +48,11 @@ def create_app(service: Service) -> FastAPI:
         description="Self-hosted notification service: events in, durable delivery out.",
         lifespan=lifespan,
         dependencies=[Depends(refuse_nul)],
+        # FastAPI's docs pages load their script and styles from a public CDN, which the
+        # pages' Content-Security-Policy forbids and no package in the stack ships; the
+        # schema they read stays at /openapi.json, for any viewer run elsewhere.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     install_error_handlers(app)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,6 +24,13 @@ class Actor:
     username: str
     user_id: uuid.UUID | None = None
     is_owner: bool = False
+    # Holds an administrator's role (owner or user-admin).
+    is_admin: bool = False
+
+
+# What of a user's an actor acts on: the account itself, its notification preferences, or its
+# API tokens.
+Concern = Literal["account", "preferences", "tokens"]
 
 
 class AccountRefused(Exception):
@@ -87,11 +95,27 @@ class Accounts:
         return user
 
     @staticmethod
-    def check_may_manage(actor: Actor, user: store.User) -> None:
-        """Only an owner changes another owner's account or tokens: a user-admin could
-        otherwise take an owner's token, or lock every owner out."""
-        if "owner" in user.roles and not actor.is_owner and actor.user_id != user.id:
-            raise AccountRefused(403, "only an owner can change an owner's account or tokens")
+    def check_may_manage(actor: Actor, user: store.User, concern: Concern = "account") -> None:
+        """Whether the actor may change the user's account or preferences, or mint, list or
+        delete their API tokens; AccountRefused (403) if not. The API and the pages both ask
+        here.
+
+        Everyone acts on their own; an owner on anyone's. A token acts as its user, so only
+        the user or an owner handles it: a user-admin holding another admin's token would
+        act as them. Only an owner changes an owner's account or preferences: a user-admin
+        could otherwise lock every owner out, or silence the owners' account alerts."""
+        if actor.is_owner or (actor.user_id is not None and actor.user_id == user.id):
+            return
+        if "owner" in user.roles:
+            raise AccountRefused(
+                403, "only an owner can change an owner's account, preferences or tokens"
+            )
+        if concern == "tokens":
+            raise AccountRefused(
+                403, "only the user themself or an owner can handle a user's API tokens"
+            )
+        if not actor.is_admin:
+            raise AccountRefused(403, "only the user themself or an administrator can do this")
 
     async def set_status(
         self, conn: AsyncConnection, actor: Actor, user: store.User, status: str

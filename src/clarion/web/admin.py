@@ -83,15 +83,15 @@ async def messages_log(
     age = snapshot.oldest_pending_age(datetime.now(UTC))
     rows = [
         {
-            "id": r.id,
-            "title": (r.content or {}).get("title"),
-            "event_type": r.event_type,
-            "recipient": r.recipient,
-            "method": r.method,
-            "status": r.status,
-            "status_reason": r.status_reason,
-            "attempt_count": r.attempt_count,
-            "created_at": _when(r.created_at),
+            "id": r["id"],
+            "title": (r["content"] or {}).get("title"),
+            "event_type": r["event_type"],
+            "recipient": r["recipient"],
+            "method": r["method"],
+            "status": r["status"],
+            "status_reason": r["status_reason"],
+            "attempt_count": r["attempt_count"],
+            "created_at": _when(r["created_at"]),
         }
         for r in found.rows
     ]
@@ -139,8 +139,8 @@ async def message_detail(
         attempts = await message_attempts_of(conn, message_id) if row else []
     if row is None:
         return message_page(service.brand, 404, "Not found", f"There is no message {message_id}.")
-    content: dict[str, Any] = row.content or {}
-    m = dict(row._mapping)
+    content: dict[str, Any] = row["content"] or {}
+    m = dict(row)
     for key in ("created_at", "sent_at", "next_retry_after"):
         m[key] = _when(m[key])
     return await app_page(
@@ -148,7 +148,7 @@ async def message_detail(
         service,
         principal,
         "message_detail.html",
-        content.get("title") or row.event_type,
+        content.get("title") or row["event_type"],
         "messages",
         m=m,
         content=content,

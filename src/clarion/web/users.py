@@ -14,7 +14,7 @@ from clarion.api.deps import Principal, ServiceDep
 from clarion.api.errors import describe_validation_errors
 from clarion.api.routes.users import actor_of
 from clarion.api.schemas import UserCreate
-from clarion.intake.accounts import AccountRefused, Accounts
+from clarion.intake.accounts import AccountRefused, Accounts, Actor, Concern
 from clarion.service import Service
 from clarion.store import users as store
 from clarion.web.frame import app_page, confirm_page
@@ -23,6 +23,15 @@ from clarion.web.session import AdminSignedIn
 
 router = APIRouter(prefix="/admin/users", tags=["web"], include_in_schema=False)
 ROLES = ("member", "template-admin", "user-admin", "owner")
+
+
+def _allowed(actor: Actor, user: store.User, concern: Concern) -> bool:
+    """Whether to offer the button at all (the post asks again)."""
+    try:
+        Accounts.check_may_manage(actor, user, concern)
+    except AccountRefused:
+        return False
+    return True
 
 
 async def _page(
@@ -37,8 +46,13 @@ async def _page(
 ) -> Response:
     async with service.db.read() as conn:
         found = await store.list_users(conn)
+    actor = actor_of(principal)
     users = [
-        {**u.to_dict(), "created_at": f"{u.created_at:%Y-%m-%d}"}
+        {
+            **u.to_dict(),
+            "created_at": f"{u.created_at:%Y-%m-%d}",
+            "may_token": _allowed(actor, u, "tokens"),
+        }
         for u in sorted(found, key=lambda u: (u.status == "deleted", u.email))
     ]
     return await app_page(
@@ -95,15 +109,18 @@ async def add_user(request: Request, service: ServiceDep, principal: AdminSigned
     return see_other("/admin/users?" + urlencode({"notice": f"Added {body.email}."}))
 
 
-async def _user(conn: AsyncConnection, ref: str, principal: Principal) -> store.User:
+async def _user(
+    conn: AsyncConnection, ref: str, principal: Principal, concern: Concern = "account"
+) -> store.User:
     """The user to change, read in the transaction that changes them (a double click must
-    not emit the events twice); only an owner changes an owner."""
+    not emit the events twice), if the caller may (the API's rule: only an owner changes an
+    owner, only the user or an owner handles their tokens)."""
     user_id = parse_id(ref, "user")
     user = await store.find_user(conn, str(user_id))
     if user is None or user.status == "deleted":
         raise PageError(404, "Not found", f"There is no user {user_id}.")
     try:
-        Accounts.check_may_manage(actor_of(principal), user)
+        Accounts.check_may_manage(actor_of(principal), user, concern)
     except AccountRefused as exc:
         raise PageError(exc.status, "Not allowed", f"{exc}.") from None
     return user
@@ -128,7 +145,7 @@ async def new_token(
     ref: str, request: Request, service: ServiceDep, principal: AdminSignedIn
 ) -> Response:
     async with service.db.begin() as conn:
-        user = await _user(conn, ref, principal)
+        user = await _user(conn, ref, principal, "tokens")
         if user.status != "active":
             message = f"{user.email} is {user.status}: activate them first."
             raise PageError(409, "Not active", message)

@@ -22,10 +22,10 @@ from clarion.store.tables import MESSAGE_STATES
 router = APIRouter(prefix="/api/v1", tags=["messages"])
 
 
-def message_summary(row: Any) -> dict[str, Any]:
-    out = json_row({k: v for k, v in row._mapping.items() if k not in ("payload", "content")})
-    if "content" in row._mapping:
-        out["title"] = (row._mapping["content"] or {}).get("title")
+def message_summary(row: dict[str, Any]) -> dict[str, Any]:
+    out = json_row({k: v for k, v in row.items() if k not in ("payload", "content")})
+    if "content" in row:
+        out["title"] = (row["content"] or {}).get("title")
     return out
 
 
@@ -103,13 +103,14 @@ async def get_message(
     async with service.db.read() as conn:
         row = await log.get_message(conn, message_id)
         if row is None or (
-            not principal.is_admin and (principal.user is None or row.user_id != principal.user.id)
+            not principal.is_admin
+            and (principal.user is None or row["user_id"] != principal.user.id)
         ):
             raise HTTPException(404, f"no message {message_id}")
         attempts = await log.message_attempts_of(conn, message_id)
     out = message_summary(row)
-    out["payload"] = row.payload
-    out["content"] = row.content
+    out["payload"] = row["payload"]
+    out["content"] = row["content"]
     out["attempts"] = [
         {
             "attempt": a.attempt,

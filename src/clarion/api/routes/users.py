@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clarion.api.deps import AdminDep, Principal, PrincipalDep, ServiceDep
 from clarion.api.jsonable import json_row
 from clarion.api.schemas import Preferences, TokenCreate, UserCreate, UserPatch
-from clarion.intake.accounts import AccountRefused, Accounts, Actor
+from clarion.intake.accounts import AccountRefused, Accounts, Actor, Concern
 from clarion.limits import MAX_OFFSET
 from clarion.store import users as store
 from clarion.store.event_types import list_event_types
@@ -22,29 +22,34 @@ router = APIRouter(prefix="/api/v1", tags=["users"])
 
 def actor_of(principal: Principal) -> Actor:
     if principal.user is None:
-        return Actor("admin", is_owner=principal.is_owner)
-    return Actor(principal.user.username, principal.user.id, principal.is_owner)
+        return Actor("admin", is_owner=principal.is_owner, is_admin=principal.is_admin)
+    return Actor(principal.user.username, principal.user.id, principal.is_owner, principal.is_admin)
 
 
-def _may_manage(principal: Principal, user: store.User) -> None:
+def _may_manage(principal: Principal, user: store.User, concern: Concern) -> None:
     try:
-        Accounts.check_may_manage(actor_of(principal), user)
+        Accounts.check_may_manage(actor_of(principal), user, concern)
     except AccountRefused as exc:
         raise HTTPException(exc.status, str(exc)) from None
 
 
 async def _target(conn: AsyncConnection, ref: str, principal: Principal) -> store.User:
-    """The user named by id, email or username ('me' for the caller); 404 if unknown."""
+    """The user named by id, email or username ('me' for the caller); 404 if unknown.
+
+    A caller who sees only their own user gets the very same 404 for anyone else's, so no
+    answer tells which emails or usernames exist."""
     if ref == "me":
         if principal.user is None:
             raise HTTPException(400, "the admin token has no user of its own")
         return principal.user
     user = await store.find_user(conn, ref)
-    if user is None:
+    if user is None or not (principal.is_admin or _is_caller(principal, user)):
         raise HTTPException(404, f"no user {ref!r} (give an id, email or username)")
-    if not principal.is_admin and (principal.user is None or principal.user.id != user.id):
-        raise HTTPException(403, "you can only see and change your own user")
     return user
+
+
+def _is_caller(principal: Principal, user: store.User) -> bool:
+    return principal.user is not None and principal.user.id == user.id
 
 
 @router.post("/users", status_code=201)
@@ -126,7 +131,7 @@ async def create_token(
 ) -> dict[str, Any]:
     async with service.db.begin() as conn:
         user = await _target(conn, ref, principal)
-        _may_manage(principal, user)
+        _may_manage(principal, user, "tokens")
         if user.status != "active":
             raise HTTPException(409, f"user {user.username!r} is {user.status}")
         expires = (
@@ -147,6 +152,7 @@ async def create_token(
 async def list_tokens(ref: str, service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
     async with service.db.read() as conn:
         user = await _target(conn, ref, principal)
+        _may_manage(principal, user, "tokens")
         rows = await store.list_tokens(conn, user.id)
     return {"items": [json_row(r) for r in rows]}
 
@@ -157,7 +163,7 @@ async def delete_token(
 ) -> Response:
     async with service.db.begin() as conn:
         user = await _target(conn, ref, principal)
-        _may_manage(principal, user)
+        _may_manage(principal, user, "tokens")
         if not await store.delete_token(conn, token_id, user.id):
             raise HTTPException(404, f"no token {token_id} for user {user.username!r}")
     return Response(status_code=204)
@@ -180,6 +186,7 @@ async def put_preferences(
 ) -> dict[str, Any]:
     async with service.db.begin() as conn:
         user = await _target(conn, ref, principal)
+        _may_manage(principal, user, "preferences")
         types = await list_event_types(conn)
         unknown = sorted(set(body.disabled) - {t.key for t in types})
         if unknown:

@@ -17,6 +17,7 @@ from typing import Any
 __all__ = [
     "BUILTIN_EVENT_TYPES",
     "RECIPIENT_RULES",
+    "SECRET_CONTENT",
     "TEMPLATE_ADMINS",
     "USER_ADMINS",
     "ActionSpec",
@@ -28,6 +29,10 @@ USER_ADMINS = ("role:owner", "role:user-admin")
 TEMPLATE_ADMINS = ("role:owner", "role:template-admin")
 # Greets a user recipient; a team channel (no user) gets no greeting.
 GREETING = "{% if user_name or user_username %}Hi {{ user_name or user_username }},\n\n{% endif %}"
+# Types whose labels, data and rendered body carry a secret meant for the recipient alone (a
+# one-time passcode): the delivery carries it, the message log shows it to no one, however
+# high their role.
+SECRET_CONTENT = frozenset({"user_one_time_passcode"})
 RECIPIENT_RULES = frozenset(
     {"subject_user", "role:owner", "role:user-admin", "role:template-admin", "-initiator"}
 )
