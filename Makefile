@@ -6,12 +6,12 @@ BIN := $(VENV)/bin
 DATA_DIR ?= .clarion
 PG_HOST ?= 127.0.0.1
 
-.PHONY: run test install lint typecheck postgres chromium bench clean
+.PHONY: run test install lint typecheck docs docs-check postgres chromium bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,docs]'
 	touch $@
 
 install: $(BIN)/.installed
@@ -42,8 +42,16 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: install postgres chromium lint typecheck
+test: install postgres chromium lint typecheck docs-check
 	$(BIN)/pytest -q
+
+# The documentation site (docs/, mkdocs.yml) built into site/.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The site must build without a warning: a broken link or a page left out of the nav fails.
+docs-check: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 # Debian's Chromium for the page tests (Playwright drives it; no browser download).
 chromium:
@@ -60,4 +68,4 @@ bench: $(BIN)/.bench-installed postgres
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site
