@@ -98,6 +98,25 @@ async def test_a_nul_in_the_answer_does_not_stop_outcomes_being_recorded(
     await running.wait_status(second["id"], {"sent"})
 
 
+async def test_a_retry_waits_for_its_own_time_not_the_lease(start_server, sink: HttpSink) -> None:
+    """The claim loop slept until the claimed message's lease ended (the queue's earliest
+    due row when it claimed), so on a quiet system a retry waited the whole lease."""
+    sink.responder = lambda n, r: Reply(500, "busy") if n == 1 else Reply()
+    running = await start_server(
+        webhook_endpoint=sink.url,
+        lease_period="20s",
+        dispatch_timeout="5s",
+        fetch_interval="60s",
+        retry_interval="200ms",
+    )
+    await running.create_user("ann@example.com")
+    [queued] = (await _post_deleted(running))["messages"]
+    message = await running.wait_status(queued["id"], {"sent"}, timeout=8)
+    first, second = sink.received
+    assert second.at - first.at < 5  # the lease would have made it 20
+    assert [a["outcome"] for a in message["attempts"]] == ["retry", "delivered"]
+
+
 async def test_retry_after_is_honoured(start_server, sink: HttpSink) -> None:
     sink.responder = lambda n, r: (
         Reply(429, "slow down", {"Retry-After": "2"}) if n == 1 else Reply()
