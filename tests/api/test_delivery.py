@@ -71,7 +71,8 @@ async def test_server_error_is_retried_until_max_attempts(start_server, sink: Ht
     assert "500" in message["status_reason"] and "upstream exploded" in message["status_reason"]
     assert [a["outcome"] for a in message["attempts"]] == ["retry", "retry", "retry"]
     gaps = [b.at - a.at for a, b in zip(sink.received, sink.received[1:], strict=False)]
-    assert gaps[0] >= 0.29 and gaps[1] >= 0.59  # the retry interval, then doubled
+    # A quarter of the retry interval, then doubled, each ±25%.
+    assert gaps[0] >= 0.056 and gaps[1] >= 0.112
 
 
 async def test_client_error_fails_permanently_at_once(start_server, sink: HttpSink) -> None:
