@@ -32,7 +32,8 @@ class RetryPolicy:
 
     def nominal_backoff(self, attempt: int) -> timedelta:
         """The wait after the ``attempt``-th failed attempt, before jitter."""
-        factor = min(FIRST_BACKOFF_FRACTION * 2 ** max(attempt - 1, 0), MAX_BACKOFF_FACTOR)
+        doubling = 2.0 ** max(attempt - 1, 0)
+        factor = min(FIRST_BACKOFF_FRACTION * doubling, MAX_BACKOFF_FACTOR)
         return self.interval * factor
 
     def backoff(self, attempt: int) -> timedelta:
