@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= .clarion
 PG_HOST ?= 127.0.0.1
 
-.PHONY: run test install lint typecheck postgres chromium bench clean
+.PHONY: run test install lint typecheck postgres chromium bench chaos clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,11 @@ $(BIN)/.bench-installed: $(BIN)/.installed
 # Benchmarks, not tests: prints a table, writes bench/results.json and bench/results.md.
 bench: $(BIN)/.bench-installed postgres
 	$(BIN)/python -m bench
+
+# 10,000 messages through replicas killed at random and a flaky sink (takes minutes; the
+# test suite runs a short round). Figures: test-artifacts/chaos-<engine>.json.
+chaos: install postgres
+	CLARION_CHAOS_MESSAGES=$${CLARION_CHAOS_MESSAGES:-10000} $(BIN)/pytest -q -s tests/queue/test_chaos.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
