@@ -325,8 +325,11 @@ class Database:
 
     @property
     def listening(self) -> bool:
-        """Whether other replicas' notices reach this process (PostgreSQL)."""
-        return self._listener is not None and not self._listener.is_closed()
+        """Whether other processes' commits wake this one: LISTEN on PostgreSQL, the file's
+        watcher on SQLite (an in-memory database has no other process)."""
+        if self.is_postgres:
+            return self._listener is not None and not self._listener.is_closed()
+        return self.sqlite_file is None or (self._watcher is not None and not self._watcher.done())
 
     async def _listen_again(self) -> None:
         """After the LISTEN connection was lost (a database restart): connect again, with

@@ -34,10 +34,8 @@ async def readyz(service: ServiceDep) -> JSONResponse:
         why = unavailable_reason(exc) or f"the check failed ({type(exc).__name__})"
         return JSONResponse({"ready": False, "reason": f"database unavailable: {why}"}, 503)
     ready = service.dispatching or not service.dispatch
-    answer: dict[str, bool] = {"ready": ready, "dispatching": service.dispatching}
-    if service.db.is_postgres:
-        # Without LISTEN it still works, by the fallback poll, only slower to hear others.
-        answer["listening"] = service.db.listening
+    # Not listening, it still works by the fallback poll, only slower to hear other replicas.
+    answer = {"ready": ready, "dispatching": service.dispatching, "listening": service.db.listening}
     return JSONResponse(answer, 200 if ready else 503)
 
 
