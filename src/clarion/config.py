@@ -71,7 +71,11 @@ class Settings(BaseSettings):
     dispatch_timeout: Duration = Field(timedelta(minutes=1), description="one send's time limit")
     max_send_attempts: int = Field(5, ge=1, description="attempts before permanent_failure")
     fetch_interval: Duration = Field(timedelta(seconds=15), description="fallback queue poll")
-    retry_interval: Duration = Field(timedelta(minutes=5), description="wait before a retry")
+    retry_interval: Duration = Field(
+        timedelta(minutes=5),
+        description="retry backoff scale: the first retry after a quarter of it, each next"
+        " wait doubled up to twice it, each ±25% at random",
+    )
     lease_period: Duration = Field(timedelta(minutes=2), description="how long a claim holds")
     retention: Duration = Field(timedelta(days=7), description="age after which messages go")
     webhook_endpoint: str | None = Field(None, description="system webhook for method webhook")

@@ -325,7 +325,7 @@ async def test_health_readiness_and_metrics_survive_failures(start_server, monke
     )
     assert await running.call("GET", "/readyz", token=None) == (
         200,
-        {"ready": True, "dispatching": True},
+        {"ready": True, "dispatching": True, "listening": True},
     )
 
     async def no_database() -> None:
@@ -353,5 +353,5 @@ async def test_health_readiness_and_metrics_survive_failures(start_server, monke
         await asyncio.sleep(0.02)
     assert await running.call("GET", "/readyz", token=None) == (
         503,
-        {"ready": False, "dispatching": False},
+        {"ready": False, "dispatching": False, "listening": True},
     )

@@ -19,6 +19,7 @@ from tests.fakes.smtp import Authenticator, RecordingHandler, free_port, start_s
 from clarion.channels.base import Delivered, Failed, Outbound, Recipient, Retry
 from clarion.channels.mail import Composer
 from clarion.channels.smtp import SmtpSender, SmtpServer
+from clarion.config import Settings
 from clarion.render import Rendered, RenderedAction
 from clarion.render.email import Brand
 
@@ -74,6 +75,19 @@ async def send(server: SmtpServer, n: int = 0, **kwargs: Any) -> Any:
 async def test_implicit_tls_verified_with_the_ca_file(servers, certs) -> None:
     controller, handler = smtp(servers, implicit_tls=certs.server_context())
     server = SmtpServer("127.0.0.1", controller.port, implicit_tls=True, ca_file=str(certs.ca_file))
+    assert isinstance(await send(server), Delivered)
+    assert len(handler.messages) == 1
+
+
+async def test_forced_tls_ignores_the_starttls_setting(servers, certs, monkeypatch) -> None:
+    """Both set (CLARION_EMAIL_FORCE_TLS and _TLS_STARTTLS) failed every email: aiosmtplib
+    refuses to be asked for implicit TLS and STARTTLS at once."""
+    controller, handler = smtp(servers, implicit_tls=certs.server_context())
+    monkeypatch.setenv("CLARION_EMAIL_SMARTHOST", f"127.0.0.1:{controller.port}")
+    settings = Settings(
+        email_force_tls=True, email_tls_starttls=True, email_tls_ca_file=str(certs.ca_file)
+    )
+    server = SmtpServer.from_settings(settings)
     assert isinstance(await send(server), Delivered)
     assert len(handler.messages) == 1
 

@@ -156,3 +156,47 @@ async def test_an_event_is_stored_even_if_its_caller_goes_away(start_server) -> 
     with pytest.raises(asyncio.CancelledError):
         await callers[1]
     assert await _stored_names(running) == ["a", "b", "gone"]
+
+
+async def test_batch_idempotency_keys_are_honoured(start_server) -> None:
+    """Keys on batch events were accepted and ignored: a redelivered batch doubled."""
+    running = await start_server(dispatch=False)
+    await running.create_user("ann@example.com")
+
+    def event(name: str, key: str | None) -> dict:
+        body = {
+            "type": "workspace_deleted",
+            "user_email": "ann@example.com",
+            "labels": {"name": name, "reason": "idle", "initiator": "ops"},
+        }
+        return {**body, "idempotency_key": key} if key else body
+
+    batch = {"events": [event("a", "key-a"), event("b", None), event("c", "key-a")]}
+    status, first = await running.call("POST", "/api/v1/events/batch", json=batch)
+    assert status == 202, first
+    a, b, c = first["events"]
+    assert c == a  # the key repeated within the batch: the first answer
+    assert await _stored_names(running) == ["a", "b"]
+
+    status, again = await running.call("POST", "/api/v1/events/batch", json=batch)
+    assert status == 202
+    assert again["events"][0] == a and again["events"][2] == a
+    assert again["events"][1]["id"] != b["id"]  # no key: a new event
+    # A key first used alone is answered in a batch with that answer, and the reverse.
+    status, alone = await running.call("POST", "/api/v1/events", json=event("d", "key-d"))
+    assert status == 202
+    status, mixed = await running.call(
+        "POST", "/api/v1/events/batch", json={"events": [event("x", "key-d")]}
+    )
+    assert mixed["events"] == [alone]
+    status, single = await running.call("POST", "/api/v1/events", json=event("y", "key-a"))
+    assert single == a
+    assert await _stored_names(running) == ["a", "b", "b", "d"]
+
+    # All or none still: a bad event names its index in the batch, and nothing is stored.
+    bad = {"events": [event("e", "key-e"), {**event("f", None), "type": "nope"}]}
+    status, refused = await running.call("POST", "/api/v1/events/batch", json=bad)
+    assert status == 422 and refused["detail"].startswith("events[1].type"), refused
+    status, retried = await running.call("POST", "/api/v1/events", json=event("e", "key-e"))
+    assert status == 202 and retried["id"] not in {a["id"], alone["id"]}
+    assert await _stored_names(running) == ["a", "b", "b", "d", "e"]

@@ -94,6 +94,18 @@ async def test_opt_out_admin_disable_and_method_override(start_server) -> None:
     assert status == 422 and "nope" in body["detail"]
 
 
+async def test_must_send_types_cannot_be_opted_out_of(start_server) -> None:
+    """Accepted and echoed, yet the notification was sent: the preference was a lie."""
+    running = await start_server(dispatch=False)
+    user = await running.create_user("ann@example.com", username="ann")
+    path = f"/api/v1/users/{user['id']}/preferences"
+    for key in ("test_notification", "user_one_time_passcode"):
+        status, body = await running.call("PUT", path, json={"disabled": [key]})
+        assert status == 422 and key in body["detail"]
+    _, prefs = await running.call("GET", path)
+    assert "test_notification" not in prefs["disabled"]
+
+
 async def test_off_by_default_types_need_an_explicit_opt_in(start_server) -> None:
     running = await start_server(dispatch=False)
     user = await running.create_user("ann@example.com", username="ann")

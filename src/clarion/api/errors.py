@@ -9,6 +9,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from clarion.intake.events import IntakeError
+from clarion.store.db import ERRORS_THAT_MAY_BE_AN_OUTAGE, unavailable_reason
+
+# How long a client is asked to wait when the database is unreachable.
+OUTAGE_RETRY_AFTER = 5
 
 
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -50,6 +54,20 @@ async def _intake_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code)
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """503 while the database is down: nothing was stored (every write is one transaction),
+    so the client may send the same request again."""
+    reason = unavailable_reason(exc)
+    if reason is None:
+        raise exc
+    detail = f"the database is unavailable: {reason}; nothing was stored, try again shortly"
+    return JSONResponse(
+        {"detail": detail}, status_code=503, headers={"Retry-After": str(OUTAGE_RETRY_AFTER)}
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    for error in ERRORS_THAT_MAY_BE_AN_OUTAGE:
+        app.add_exception_handler(error, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(IntakeError, _intake_error)

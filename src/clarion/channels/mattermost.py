@@ -1,11 +1,13 @@
 """The ``mattermost`` channel kind: a Mattermost incoming webhook, Markdown text.
 
 Mattermost answers 200 ``ok``; errors are JSON with a ``message``. Mentions in the text are
-broken with a zero-width space so user text cannot ping ``@channel``/``@all``/``@here``.
+broken with a zero-width space so user text cannot ping ``@channel``/``@all``/``@here``; link
+targets, URLs and email addresses are left whole, so links keep working.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -15,6 +17,18 @@ from clarion.channels.http import HttpClient, check_url_syntax
 from clarion.channels.registry import ChannelKind
 
 TEXT_LIMIT = 4000  # older servers' post limit; current ones allow 16383
+
+# Spans where an "@" is not a mention: Markdown link targets, <autolinks> and bare URLs.
+_NOT_TEXT = re.compile(r"(\]\([^)\s]*\)|<[^>\s]+>|https?://[^\s)>\]]+)")
+# An "@" that starts a mention: not inside a word or an email address.
+_MENTION = re.compile(r"(?<![\w.+\-%/])@(?=\w)")
+
+
+def defuse_mentions(text: str) -> str:
+    """Put a zero-width space after each mention's "@", outside links, URLs and addresses."""
+    parts = _NOT_TEXT.split(text)
+    parts[::2] = [_MENTION.sub("@\u200b", part) for part in parts[::2]]
+    return "".join(parts)
 
 
 class MattermostConfig(BaseModel):
@@ -36,7 +50,7 @@ def mattermost_payload(message: Outbound, config: MattermostConfig) -> dict[str,
     links = " · ".join(f"[{a.label}]({a.url})" for a in content.actions)
     text = f"#### {content.title_markdown}\n\n{content.body_markdown}"
     text = truncate(text, TEXT_LIMIT - len(links) - 2) + (f"\n\n{links}" if links else "")
-    payload: dict[str, Any] = {"text": text.replace("@", "@\u200b")}
+    payload: dict[str, Any] = {"text": defuse_mentions(text)}
     if config.channel:
         payload["channel"] = config.channel.lstrip("#")
     if config.username:

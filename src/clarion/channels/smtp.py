@@ -139,9 +139,7 @@ class SmtpSender:
             "local_hostname": s.hello,
             "timeout": s.timeout,
             "use_tls": s.implicit_tls,
-            "start_tls": True
-            if s.require_starttls
-            else (False if s.implicit_tls or s.plaintext else None),
+            "start_tls": self._start_tls(),
             "tls_context": s.tls_context(),
         }
         if s.oauth_token is not None:
@@ -156,6 +154,17 @@ class SmtpSender:
             kwargs["username"] = s.username
             kwargs["password"] = s.password or ""
         return aiosmtplib.SMTP(**kwargs)
+
+    def _start_tls(self) -> bool | None:
+        """aiosmtplib's ``start_tls``: True requires it, None uses it when offered.
+
+        As Coder does, STARTTLS is ignored on a connection that is TLS from the start
+        (aiosmtplib refuses to be asked for both).
+        """
+        s = self.server
+        if s.implicit_tls or s.plaintext:
+            return False
+        return True if s.require_starttls else None
 
     async def _connect(self) -> aiosmtplib.SMTP:
         client = self._client()

@@ -99,6 +99,30 @@ class SingleEvents:
             self._task = asyncio.create_task(self._drain(), name="clarion-intake")
         return await request.future
 
+    async def submit_batch(
+        self,
+        events: Sequence[EventInput],
+        keys: Sequence[str | None],
+        *,
+        created_by: uuid.UUID | None,
+        scope: str,
+    ) -> list[str]:
+        """Store a batch of events in one transaction, all or none: each event's answer body.
+
+        An event whose key was seen before (in a batch or alone, or earlier in this batch)
+        is answered with the first answer and not stored again. The first invalid event
+        raises its IntakeError, named by its index, and nothing is stored.
+        """
+        requests = [_Request(e, created_by, scope, k) for e, k in zip(events, keys, strict=True)]
+        outcomes = await self._store(requests, atomic=True)
+        answers = []
+        for request in requests:
+            outcome = outcomes[request]
+            if isinstance(outcome, Exception):  # not reached: atomic raises instead
+                raise outcome
+            answers.append(outcome[1])
+        return answers
+
     async def _drain(self) -> None:
         try:
             while self._waiting:
@@ -138,8 +162,11 @@ class SingleEvents:
                 outcomes[request] = exc
         return outcomes
 
-    async def _store(self, group: list[_Request]) -> dict[_Request, Outcome]:
-        """One transaction for the group; each request's outcome."""
+    async def _store(
+        self, group: list[_Request], *, atomic: bool = False
+    ) -> dict[_Request, Outcome]:
+        """One transaction for the group; each request's outcome. ``atomic``: an invalid
+        event raises its IntakeError (named by its index in ``group``) and none is stored."""
         leaders: dict[tuple[str, str], _Request] = {}
         for request in group:
             if request.ident:
@@ -153,13 +180,17 @@ class SingleEvents:
             async with db.begin() as conn:
                 await _lock_keys(conn, list(leaders))
                 outcomes = await _remembered(conn, todo, forget_expired=True)
-                valid, refused = await self._plan(conn, [r for r in todo if r not in outcomes])
+                valid, refused = await self._plan(
+                    conn, [r for r in todo if r not in outcomes], group if atomic else None
+                )
                 outcomes |= refused | await self._write(conn, valid)
         else:
             # SQLite: read and render before taking its one write lock.
             async with db.read() as conn:
                 outcomes = await _remembered(conn, todo, forget_expired=False)
-                valid, refused = await self._plan(conn, [r for r in todo if r not in outcomes])
+                valid, refused = await self._plan(
+                    conn, [r for r in todo if r not in outcomes], group if atomic else None
+                )
             outcomes |= refused
             if valid:
                 async with db.begin() as conn:
@@ -176,16 +207,25 @@ class SingleEvents:
         return outcomes
 
     async def _plan(
-        self, conn: AsyncConnection, requests: list[_Request]
+        self, conn: AsyncConnection, requests: list[_Request], atomic: list[_Request] | None
     ) -> tuple[dict[_Request, Plan], dict[_Request, Outcome]]:
-        """The requests' plans, and the IntakeErrors of those refused."""
+        """The requests' plans, and the IntakeErrors of those refused. With ``atomic`` (the
+        whole batch), the first refused raises, its fields named by its index there."""
         batch = [(r.event, r.created_by) for r in requests]
-        plans = await plan_each(conn, batch, self.config, self.cache) if batch else []
+        indices = None
+        if atomic is not None:
+            position = {r: i for i, r in enumerate(atomic)}
+            indices = [position[r] for r in requests]
+        plans = (
+            await plan_each(conn, batch, self.config, self.cache, indices=indices) if batch else []
+        )
         valid: dict[_Request, Plan] = {}
         refused: dict[_Request, Outcome] = {}
         for request, plan in zip(requests, plans, strict=True):
             if isinstance(plan, Plan):
                 valid[request] = plan
+            elif atomic is not None:
+                raise plan
             else:
                 refused[request] = plan
         return valid, refused

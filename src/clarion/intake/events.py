@@ -193,15 +193,19 @@ async def plan_each(
     cache: ConfigCache,
     *,
     indexed: bool = False,
+    indices: Sequence[int] | None = None,
 ) -> list[Plan | IntakeError]:
     """Plan each ``(event, created_by)`` on its own, sharing the lookups: an invalid event is
-    its own IntakeError, and the others are planned all the same."""
+    its own IntakeError, and the others are planned all the same. Errors name fields as
+    ``events[i].``: ``i`` the position in ``batch`` when ``indexed``, or in ``indices``."""
     lookups = Lookups(conn, cache)
     await lookups.preload([event for event, _ in batch])
     now = datetime.now(UTC)
     plans: list[Plan | IntakeError] = []
     for index, (event, created_by) in enumerate(batch):
-        prefix = f"events[{index}]." if indexed else ""
+        if indices is not None:
+            index = indices[index]
+        prefix = f"events[{index}]." if indexed or indices is not None else ""
         try:
             event_row, rows = await _plan(lookups, event, config, prefix, now, created_by)
         except IntakeError as exc:

@@ -98,6 +98,10 @@ class Dispatcher:
         self._gone_channels: dict[uuid.UUID, str] = {}
         self._stopping = asyncio.Event()
         self._pacer = Pacer()
+        # The earliest retry written since the claim loop last went to sleep, and when that
+        # sleep ends (monotonic; None while awake).
+        self._retry_due: datetime | None = None
+        self._sleep_ends: float | None = None
 
     # --- the claim loop --------------------------------------------------------------------
 
@@ -189,10 +193,18 @@ class Dispatcher:
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep until woken by a new message, a stop, or ``seconds``."""
+        if self._retry_due is not None:
+            # Written after the claim read when the queue is next due.
+            seconds = min(seconds, (self._retry_due - datetime.now(UTC)).total_seconds())
+            self._retry_due = None
         if seconds <= 0 or self._stopping.is_set():
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.db.wakeup.wait(), seconds)
+        self._sleep_ends = time.monotonic() + seconds
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.db.wakeup.wait(), seconds)
+        finally:
+            self._sleep_ends = None
 
     async def _work(self) -> None:
         while (message := await self._ready.get()) is not None:
@@ -333,10 +345,27 @@ class Dispatcher:
             raise
         for completion, message in batch:
             self._observe(completion, message)
+        self._note_retries(batch)
         if inbox_users:
             self.db.publish_inbox_local(inbox_users)
         if self._gone_channels:
             await self._disable_gone_channels()
+
+    def _note_retries(self, batch: list[tuple[Completion, ClaimedMessage]]) -> None:
+        """Make the claim loop look again when the earliest retry just written comes due.
+
+        It sleeps until the queue's earliest due row, and for a message being sent that was
+        its lease's end: without this, a retry would wait for the lease, not its own time.
+        """
+        dues = [c.next_retry_after for c, _ in batch if c.status != SENT and c.next_retry_after]
+        if not dues:
+            return
+        due = min(dues)
+        if self._retry_due is None or due < self._retry_due:
+            self._retry_due = due
+        wait = (due - datetime.now(UTC)).total_seconds()
+        if self._sleep_ends is not None and time.monotonic() + wait < self._sleep_ends:
+            self.db.wake_local()  # it reads the queue's next due time again, now written
 
     async def _disable_gone_channels(self) -> None:
         gone, self._gone_channels = self._gone_channels, {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
@@ -31,7 +32,54 @@ _CONFIG_CHANGED = "clarion_config_changed"
 SQLITE_CHANGE_POLL = 0.05
 _READ_ONLY = "clarion_read_only"
 INBOX_CHANNEL = "clarion_inbox"
+# Waits between attempts to LISTEN again after the connection was lost (seconds).
+RELISTEN_FIRST_WAIT = 0.5
+RELISTEN_MAX_WAIT = 5.0
 T = TypeVar("T")
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached (down, restarting, or refusing connections)."""
+
+
+# What may say the database is down: handlers for these ask unavailable_reason.
+ERRORS_THAT_MAY_BE_AN_OUTAGE: tuple[type[Exception], ...] = (
+    DatabaseUnavailable,
+    ConnectionError,
+    socket.gaierror,
+    sa.exc.SQLAlchemyError,
+)
+
+
+def unavailable_reason(exc: BaseException) -> str | None:
+    """Why the database is unreachable, if ``exc`` says it is (else None).
+
+    A statement's own error (a constraint, a syntax error) is not an outage, and neither
+    is any other bug: only connection-level failures count.
+    """
+    if isinstance(exc, DatabaseUnavailable):
+        return str(exc)
+    if isinstance(exc, sa.exc.TimeoutError):
+        return "no connection to it came free in time"
+    cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return f"the connection was lost ({type(cause).__name__})"
+    if isinstance(cause, ConnectionError | socket.gaierror | TimeoutError):
+        return f"it cannot be reached ({type(cause).__name__})"
+    name = type(cause).__name__
+    # asyncpg's errors for a server that is starting, stopping or was shut down, or for a
+    # connection that broke under a statement.
+    if name in {
+        "CannotConnectNowError",
+        "AdminShutdownError",
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "InterfaceError",
+    }:
+        return f"it is not accepting connections ({name})"
+    if isinstance(cause, sqlite3.OperationalError) and "unable to open" in str(cause):
+        return "its file cannot be opened"
+    return None
 
 
 def async_url(database_url: str) -> URL:
@@ -151,6 +199,8 @@ class Database:
         self.config_generation = 0
         self._inbox_listeners: set[asyncio.Queue[str]] = set()
         self._listener: Any = None
+        self._relistener: asyncio.Task[None] | None = None
+        self._closing = False
         self._watcher: asyncio.Task[None] | None = None
 
     @property
@@ -263,9 +313,37 @@ class Database:
         def on_inbox(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
             self.publish_inbox_local({payload})
 
+        def on_lost(_conn: Any) -> None:
+            if self._listener is conn and not self._closing:
+                self._listener = None
+                self._relistener = asyncio.create_task(self._listen_again(), name="relisten")
+
         await conn.add_listener(DISPATCH_CHANNEL, on_dispatch)
         await conn.add_listener(INBOX_CHANNEL, on_inbox)
+        conn.add_termination_listener(on_lost)
         self._listener = conn
+
+    @property
+    def listening(self) -> bool:
+        """Whether other processes' commits wake this one: LISTEN on PostgreSQL, the file's
+        watcher on SQLite (an in-memory database has no other process)."""
+        if self.is_postgres:
+            return self._listener is not None and not self._listener.is_closed()
+        return self.sqlite_file is None or (self._watcher is not None and not self._watcher.done())
+
+    async def _listen_again(self) -> None:
+        """After the LISTEN connection was lost (a database restart): connect again, with
+        growing waits; meanwhile the dispatchers fall back to their poll."""
+        wait = RELISTEN_FIRST_WAIT
+        while not self._closing and self._listener is None:
+            await asyncio.sleep(wait)
+            try:
+                await self.start_listening()
+            except Exception:
+                wait = min(wait * 2, RELISTEN_MAX_WAIT)
+            else:
+                # Notices sent while it was gone are lost: look at the queue and settings.
+                self.wake_local(config=True)
 
     async def _watch_sqlite(self) -> None:
         assert self.sqlite_file
@@ -287,6 +365,11 @@ class Database:
             conn.close()
 
     async def close(self) -> None:
+        self._closing = True
+        if self._relistener is not None:
+            self._relistener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relistener
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

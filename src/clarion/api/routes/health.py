@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from clarion import metrics
 from clarion.api.deps import ServiceDep
+from clarion.store.db import unavailable_reason
 
 router = APIRouter(tags=["health"])
 log = structlog.get_logger("clarion.api")
@@ -30,9 +31,12 @@ async def readyz(service: ServiceDep) -> JSONResponse:
     try:
         await service.db.ping()
     except Exception as exc:
-        return JSONResponse({"ready": False, "reason": f"database: {type(exc).__name__}"}, 503)
+        why = unavailable_reason(exc) or f"the check failed ({type(exc).__name__})"
+        return JSONResponse({"ready": False, "reason": f"database unavailable: {why}"}, 503)
     ready = service.dispatching or not service.dispatch
-    return JSONResponse({"ready": ready, "dispatching": service.dispatching}, 200 if ready else 503)
+    # Not listening, it still works by the fallback poll, only slower to hear other replicas.
+    answer = {"ready": ready, "dispatching": service.dispatching, "listening": service.db.listening}
+    return JSONResponse(answer, 200 if ready else 503)
 
 
 @router.get("/metrics")

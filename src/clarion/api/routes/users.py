@@ -13,6 +13,7 @@ from clarion.api.deps import AdminDep, Principal, PrincipalDep, ServiceDep
 from clarion.api.jsonable import json_row
 from clarion.api.schemas import Preferences, TokenCreate, UserCreate, UserPatch
 from clarion.intake.accounts import AccountRefused, Accounts, Actor, Concern
+from clarion.intake.recipients import TRANSACTIONAL
 from clarion.limits import MAX_OFFSET
 from clarion.store import users as store
 from clarion.store.event_types import list_event_types
@@ -191,6 +192,11 @@ async def put_preferences(
         unknown = sorted(set(body.disabled) - {t.key for t in types})
         if unknown:
             raise HTTPException(422, f"disabled: unknown event type(s) {', '.join(unknown)}")
+        must_send = sorted(set(body.disabled) & TRANSACTIONAL)
+        if must_send:
+            raise HTTPException(
+                422, f"disabled: {', '.join(must_send)} cannot be turned off (always sent)"
+            )
         off = [t.key for t in types if not t.enabled_by_default]
         disabled = await store.replace_disabled_event_types(conn, user.id, body.disabled, off)
     return {"disabled": disabled}
