@@ -161,6 +161,8 @@ def test_cli_drives_a_running_server(server: dict[str, str]) -> None:
     assert denied.returncode == 1 and "401" in denied.stderr
     listing = clarion(env, "messages", "list", "--status", "sent").stdout
     assert "workspace_deleted" in listing
+    again = clarion(env, "messages", "retry", event["messages"][0]["id"], ok=False)
+    assert again.returncode == 1 and "409" in again.stderr and "is sent" in again.stderr
 
     nowhere = f"http://127.0.0.1:{free_port()}/hook"
     added = json.loads(

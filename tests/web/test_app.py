@@ -119,6 +119,12 @@ async def test_an_operator_troubleshoots_and_pauses(start_server, sink, browser:
     await expect(page.get_by_role("heading", name='Workspace "broken" deleted')).to_be_visible()
     await expect(page.get_by_text("permanent_failure").first).to_be_visible()
     await expect(page.locator("table")).to_contain_text("bad payload")
+    # Mended at the provider's end: the operator sends it again from its page.
+    await page.get_by_role("button", name="Send again").click()
+    await running.wait_status(failed["messages"][0]["id"], {"sent"})
+    await page.reload()
+    await expect(page.locator("table")).to_contain_text("at the request of the admin token")
+    await expect(page.get_by_role("button", name="Send again")).to_have_count(0)
 
     await page.get_by_role("link", name="Event types").click()
     form = page.get_by_role("form", name="Workspace Deleted")

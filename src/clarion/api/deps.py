@@ -36,6 +36,11 @@ class Principal:
     def scope(self) -> str:
         return str(self.user.id) if self.user else "admin-token"
 
+    @property
+    def name(self) -> str:
+        """Who, in words for a message's history."""
+        return self.user.email if self.user else "the admin token"
+
 
 async def get_service(request: Request) -> Service:
     # async: FastAPI runs a plain ``def`` dependency in its thread pool, a thread hop on

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from clarion.errors import ClarionError, Conflict, Forbidden, Invalid, NotFound
 from clarion.intake.events import IntakeError
 from clarion.store.db import ERRORS_THAT_MAY_BE_AN_OUTAGE, unavailable_reason
 
@@ -66,7 +67,26 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     )
 
 
+# The domain's errors as HTTP statuses, in this one place.
+STATUS_OF: dict[type[ClarionError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    Forbidden: 403,
+    Invalid: 422,
+}
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ClarionError)
+    status = next((code for kind, code in STATUS_OF.items() if isinstance(exc, kind)), 400)
+    body: dict[str, Any] = {"detail": str(exc)}
+    if isinstance(exc, Invalid) and exc.field:
+        body["field"] = exc.field
+    return JSONResponse(body, status_code=status)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ClarionError, _domain_error)
     for error in ERRORS_THAT_MAY_BE_AN_OUTAGE:
         app.add_exception_handler(error, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -213,6 +213,13 @@ def messages_show(message_id: str) -> None:
     show(api("GET", f"/api/v1/messages/{message_id}"))
 
 
+@messages_app.command("retry")
+def messages_retry(message_id: str) -> None:
+    """Send a failed message again now, with a fresh round of attempts."""
+    message = api("POST", f"/api/v1/messages/{message_id}/retry")
+    show({k: message[k] for k in ("id", "status", "recipient", "method")})
+
+
 def _age(seconds: float | None) -> str:
     if seconds is None:
         return "none waiting"

@@ -23,7 +23,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clarion.ids import new_id
 from clarion.store import queue_postgres, queue_sqlite
 from clarion.store.db import Database
-from clarion.store.tables import INHIBITED, LEASED, PENDING, SENT, events, messages
+from clarion.store.tables import (
+    INHIBITED,
+    LEASED,
+    PENDING,
+    SENT,
+    events,
+    message_attempts,
+    messages,
+)
 
 # claimable_at is set exactly while a message may still be sent (pending, temporary failure,
 # leased) and NULL once it is sent, failed or inhibited. Claims filter on it alone, so both
@@ -203,6 +211,57 @@ async def complete_messages(
     ]
     changed: int = await _dialect(db).complete(db, updates, attempts, inbox_users or set())
     return changed
+
+
+async def requeue(
+    db: Database, message_id: uuid.UUID, *, from_statuses: Sequence[str], note: str
+) -> str | None:
+    """Make a message in one of ``from_statuses`` pending again, due now, with a fresh round
+    of attempts, and record ``note`` in its history. Returns the status it was in (unchanged
+    when not one of ``from_statuses``), or None when there is no such message."""
+    now = datetime.now(UTC)
+    async with db.begin() as conn:
+        found = await conn.execute(
+            sa.select(messages.c.status, messages.c.attempt_count).where(
+                messages.c.id == message_id
+            )
+        )
+        row = found.first()
+        if row is None or row.status not in from_statuses:
+            return None if row is None else str(row.status)
+        changed = await conn.execute(
+            messages.update()
+            .where(messages.c.id == message_id, messages.c.status.in_(from_statuses))
+            .values(
+                status=PENDING,
+                status_reason=None,
+                next_retry_after=None,
+                claimable_at=now,
+                attempt_count=0,
+                updated_at=now,
+            )
+        )
+        if not changed.rowcount:  # claimed or changed since it was read: read it again
+            return await _status_of(conn, message_id)
+        await conn.execute(
+            message_attempts.insert().values(
+                message_id=message_id,
+                attempt=row.attempt_count,
+                outcome="requeued",
+                detail=_storable(note),
+                started_at=now,
+                finished_at=now,
+            )
+        )
+        await db.notify_dispatch(conn)
+    db.wake_local()
+    return str(row.status)
+
+
+async def _status_of(conn: AsyncConnection, message_id: uuid.UUID) -> str | None:
+    found = await conn.execute(sa.select(messages.c.status).where(messages.c.id == message_id))
+    status = found.scalar_one_or_none()
+    return None if status is None else str(status)
 
 
 def _storable(text: str | None) -> str | None:

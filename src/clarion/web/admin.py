@@ -11,8 +11,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request, Response
 from markupsafe import Markup
 
+from clarion import messages
 from clarion.api.deps import ServiceDep
 from clarion.config import METHODS
+from clarion.errors import ClarionError
 from clarion.store import event_types as types_store
 from clarion.store.log import (
     CursorError,
@@ -27,6 +29,7 @@ from clarion.store.tables import MESSAGE_STATES
 from clarion.web.frame import app_page
 from clarion.web.pages import (
     PageError,
+    error_page,
     first,
     local_path,
     message_page,
@@ -154,11 +157,25 @@ async def message_detail(
         content=content,
         # Sanitized with nh3 when the message was rendered.
         body_html=Markup(content.get("body_html", "")),
+        retryable=row["status"] in messages.RETRYABLE,
         attempts=[
             {**a._mapping, "started_at": _when(a.started_at), "finished_at": _when(a.finished_at)}
             for a in attempts
         ],
     )
+
+
+@router.post("/messages/{ref}/retry")
+async def retry_message(
+    ref: str, request: Request, service: ServiceDep, principal: AdminSignedIn
+) -> Response:
+    message_id = parse_id(ref, "message")
+    await read_form(request)  # its size and content are checked like every form's
+    try:
+        await messages.retry_failed(service.db, message_id, requested_by=principal.name)
+    except ClarionError as exc:
+        return error_page(service.brand, exc)
+    return see_other(f"/admin/messages/{message_id}")
 
 
 @router.get("/event-types")

@@ -12,6 +12,7 @@ import jinja2
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from clarion.errors import ClarionError, Conflict, Forbidden, Invalid, NotFound
 from clarion.limits import MAX_FORM_BYTES
 from clarion.render.email import Brand, html_environment
 
@@ -82,6 +83,21 @@ def message_page(
         button=button,
         settings_url=settings_url,
     )
+
+
+# The domain's errors as pages, in this one place: status and title.
+_PAGE_OF: tuple[tuple[type[ClarionError], int, str], ...] = (
+    (NotFound, 404, "Not found"),
+    (Conflict, 409, "Not done"),
+    (Forbidden, 403, "Not allowed"),
+    (Invalid, 422, "Not saved"),
+)
+
+
+def error_page(brand: Brand, exc: ClarionError) -> HTMLResponse:
+    """A domain error as a short page saying what was wrong."""
+    status, title = next(((s, t) for kind, s, t in _PAGE_OF if isinstance(exc, kind)), (400, ""))
+    return message_page(brand, status, title or "Not done", str(exc))
 
 
 class PageError(Exception):

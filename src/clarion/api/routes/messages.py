@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query
 
+from clarion import messages
 from clarion.api.deps import AdminDep, PrincipalDep, ServiceDep
 from clarion.api.jsonable import json_row
 from clarion.config import parse_duration
@@ -99,6 +100,21 @@ async def message_stats(
 @router.get("/messages/{message_id}")
 async def get_message(
     message_id: uuid.UUID, service: ServiceDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    return await _message(service, message_id, principal)
+
+
+@router.post("/messages/{message_id}/retry", status_code=202)
+async def retry_message(
+    message_id: uuid.UUID, service: ServiceDep, principal: AdminDep
+) -> dict[str, Any]:
+    """Send a failed message again now, with a fresh round of attempts (409 if not failed)."""
+    await messages.retry_failed(service.db, message_id, requested_by=principal.name)
+    return await _message(service, message_id, principal)
+
+
+async def _message(
+    service: ServiceDep, message_id: uuid.UUID, principal: PrincipalDep
 ) -> dict[str, Any]:
     async with service.db.read() as conn:
         row = await log.get_message(conn, message_id)
