@@ -24,11 +24,11 @@ from clarion.intake.accounts import Accounts
 from clarion.intake.catalog import BUILTIN_EVENT_TYPES
 from clarion.intake.coalesce import IDEMPOTENCY_WINDOW, SingleEvents
 from clarion.intake.events import IntakeConfig
-from clarion.limits import Limits
 from clarion.links import SignedLinks
 from clarion.queue.dispatcher import Dispatcher
 from clarion.queue.retry import RetryPolicy
 from clarion.queue.senders import SenderRegistry
+from clarion.ratelimit import Limits
 from clarion.render.email import Brand
 from clarion.secrets import SecretBox, load_keys
 from clarion.store.config_cache import ConfigCache

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clarion.limits import TEST_NOTIFICATIONS_PER_MINUTE
+from clarion.ratelimit import TEST_NOTIFICATIONS_PER_MINUTE
 
 
 async def test_test_notifications_are_limited_per_user(start_server) -> None:

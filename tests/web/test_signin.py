@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from clarion.limits import FAILED_SIGN_INS_PER_MINUTE
+from clarion.ratelimit import FAILED_SIGN_INS_PER_MINUTE
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException
 from clarion.api.deps import AdminDep, PrincipalDep, ServiceDep, require_user
 from clarion.api.schemas import PauseSettings
 from clarion.intake.events import EventInput, enqueue_event
-from clarion.limits import TEST_NOTIFICATIONS_PER_MINUTE
+from clarion.ratelimit import TEST_NOTIFICATIONS_PER_MINUTE
 from clarion.store.settings import is_paused, set_paused
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])

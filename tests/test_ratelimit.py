@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clarion.limits import RateLimiter, StreamSlots
+from clarion.ratelimit import RateLimiter, StreamSlots
 
 
 class Clock:
