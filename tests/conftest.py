@@ -25,6 +25,7 @@ from playwright.async_api import Browser, async_playwright
 
 from clarion.api.app import create_app
 from clarion.config import Settings
+from clarion.server import server_config
 from clarion.service import Service
 from clarion.store.db import Database
 from clarion.store.migrate import migrate
@@ -150,6 +151,17 @@ class Running:
             body = await r.json(content_type=None) if r.status != 204 else None
             return r.status, body
 
+    async def session_cookie(self, token: str = ADMIN_TOKEN) -> str:
+        """Sign in on the pages with ``token``: the session cookie's value."""
+        async with self.http.post(
+            self.url + "/signin",
+            data={"token": token, "next": "/"},
+            headers={"Origin": self.url},
+            allow_redirects=False,
+        ) as answer:
+            assert answer.status == 303, await answer.text()
+            return answer.cookies["clarion_session"].value
+
     async def post_deleted(
         self, email: str = "ann@example.com", name: str = "dev", **labels: str
     ) -> dict[str, Any]:
@@ -195,13 +207,8 @@ async def start_server(
     async def start(dispatch: bool = True, **overrides: Any) -> Running:
         settings = make_settings(**overrides)
         service = Service(settings, dispatch=dispatch)
-        config = uvicorn.Config(
-            create_app(service),
-            host="127.0.0.1",
-            port=settings.port,
-            log_level="warning",
-            lifespan="on",
-        )
+        # As `clarion server` starts it (trusted proxies included).
+        config = server_config(create_app(service), settings)
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())
         while not server.started:

@@ -83,6 +83,21 @@ class Settings(BaseSettings):
         False, description="allow webhook/channel URLs on loopback and private ranges"
     )
     secret_key: SecretStr | None = Field(None, description="Fernet key(s), comma-separated")
+    trusted_proxies: str = Field(
+        "127.0.0.1,::1",
+        description="addresses (or CIDR ranges, or *) whose X-Forwarded-Proto and "
+        "X-Forwarded-For are believed: the client's address and https come from them",
+    )
+
+    # Inbox streams (SSE): a comment line keeps idle connections open and re-checks the
+    # caller's token; a stream ends at its maximum life and the client reconnects with since=.
+    stream_heartbeat: Duration = Field(
+        timedelta(seconds=15), description="idle time between inbox stream heartbeats"
+    )
+    stream_max_lifetime: Duration = Field(
+        timedelta(hours=1), description="an inbox stream is closed after this long"
+    )
+    streams_per_user: int = Field(5, ge=1, description="open inbox streams per user (then 429)")
 
     # Dispatcher sizing: how many sends are in flight and how many rows one claim takes.
     dispatch_concurrency: int = Field(64, ge=1, description="sends in flight per process")
@@ -134,6 +149,13 @@ class Settings(BaseSettings):
         _, sep, port = value.rpartition(":")
         if not sep or not port.isdigit():
             raise ValueError(f"http_address {value!r} must be host:port, e.g. 127.0.0.1:8080")
+        return value
+
+    @field_validator("stream_heartbeat", "stream_max_lifetime")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than zero, e.g. 15s or 1h")
         return value
 
     @model_validator(mode="after")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 
 import uvicorn
+from fastapi import FastAPI
 
 from clarion.api.app import create_app
 from clarion.config import Settings
@@ -15,19 +16,7 @@ from clarion.service import Service
 def run_server(settings: Settings) -> None:
     configure_logging(settings.log_format, settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = create_app(Service(settings))
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        log_config=None,  # uvicorn's own lines go through clarion's logging (JSON when set)
-        loop="uvloop" if _has_uvloop() else "asyncio",
-        lifespan="on",
-        # Open inbox streams must not hold a stop forever: they are cut after this, and
-        # the dispatcher then drains.
-        timeout_graceful_shutdown=5,
-    )
+    config = server_config(create_app(Service(settings)), settings)
     server = uvicorn.Server(config)
     url = settings.resolved_access_url
     print(f"clarion listening on http://{settings.http_address} (links use {url})", flush=True)
@@ -38,6 +27,26 @@ def run_server(settings: Settings) -> None:
         print("  API token: set CLARION_ADMIN_TOKEN to bootstrap an owner token", flush=True)
     tune_gc()
     server.run()
+
+
+def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        log_config=None,  # uvicorn's own lines go through clarion's logging (JSON when set)
+        loop="uvloop" if _has_uvloop() else "asyncio",
+        lifespan="on",
+        # Open inbox streams must not hold a stop forever: they are cut after this, and
+        # the dispatcher then drains.
+        timeout_graceful_shutdown=5,
+        # X-Forwarded-For and -Proto are believed from these peers only: they decide the
+        # client address (sign-in limits) and whether the cookie is marked Secure. Anyone
+        # else could claim any address or https.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+    )
 
 
 def tune_gc() -> None:

@@ -28,6 +28,7 @@ from clarion.links import SignedLinks
 from clarion.queue.dispatcher import Dispatcher
 from clarion.queue.retry import RetryPolicy
 from clarion.queue.senders import SenderRegistry
+from clarion.ratelimit import Limits
 from clarion.render.email import Brand
 from clarion.secrets import SecretBox, load_keys
 from clarion.store.config_cache import ConfigCache
@@ -35,6 +36,7 @@ from clarion.store.db import Database
 from clarion.store.event_types import sync_builtin_event_types
 from clarion.store.migrate import migrate
 from clarion.store.queue import purge_expired
+from clarion.store.sessions import purge_expired_sessions
 from clarion.store.settings import is_paused
 from clarion.store.stats import queue_counter
 from clarion.store.tables import idempotency_keys
@@ -73,6 +75,7 @@ class Service:
         )
         self.accounts = Accounts(self.intake_config, self.config_cache)
         self.links = SignedLinks(self.secret_box, settings.resolved_access_url)
+        self.limits = Limits(settings.streams_per_user)
         self.composer = Composer(self.brand, self.links.settings_url, self.links.unsubscribe_url)
         self.smtp = SmtpSender(
             SmtpServer.from_settings(settings), self.composer, settings.email_from
@@ -159,6 +162,7 @@ class Service:
                     idempotency_keys.c.created_at < now - IDEMPOTENCY_WINDOW
                 )
             )
+            await purge_expired_sessions(conn, now)
         if deleted:
             log.info("purged messages past retention", count=deleted)
         return deleted

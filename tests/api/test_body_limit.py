@@ -8,11 +8,10 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from tests.conftest import ADMIN_TOKEN
 
 from clarion.limits import MAX_FORM_BYTES
 from clarion.store.tables import events, messages
-from clarion.web.session import seal
+from tests.conftest import ADMIN_TOKEN
 
 LIMIT = 256 * 1024
 
@@ -61,7 +60,7 @@ async def test_a_body_over_the_limit_is_a_413_and_nothing_is_stored(start_server
 
 async def test_a_page_form_over_the_limit_is_a_413_page(start_server) -> None:
     running = await start_server(dispatch=False, max_request_bytes=LIMIT)
-    cookie = seal(running.service, ADMIN_TOKEN)
+    cookie = await running.session_cookie(ADMIN_TOKEN)
     headers = {"Cookie": f"clarion_session={cookie}", "Origin": running.url}
     # Over the pages' own limit, a page says so; over the request limit, before any page
     # reads it, so does the limit, with a page too (not the API's JSON).

@@ -17,6 +17,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 import pytest
+
 from tests.conftest import ADMIN_TOKEN, ARTIFACTS, free_port
 from tests.fakes.pgcluster import PgCluster
 from tests.fakes.sink import HttpSink

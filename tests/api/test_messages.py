@@ -7,6 +7,7 @@ import base64
 import uuid
 
 import pytest
+
 from tests.conftest import ADMIN_TOKEN
 
 # Valid as written; a year out of range once in UTC.

@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import structlog
 from prometheus_client.parser import text_string_to_metric_families
-from tests.fakes.sink import HttpSink, Received, Reply
 
 from clarion import metrics
 from clarion.logging import configure_logging
 from clarion.store.stats import queue_counter
 from clarion.store.tables import messages
+from tests.fakes.sink import HttpSink, Received, Reply
 
 DEPLOY_LABELS = {
     "project": "shop",

@@ -6,6 +6,7 @@ import itertools
 from collections.abc import AsyncIterator
 
 import pytest
+
 from tests.fakes.chat import FakeDiscord, FakeSlack
 
 INJECTION = "<!channel> @here @everyone <b>x</b> *bold* _it_ [a](https://evil.example) `c`"

@@ -9,9 +9,9 @@ import hmac
 import uuid
 
 import sqlalchemy as sa
-from tests.fakes.sink import HttpSink, Reply
 
 from clarion.store.tables import channels
+from tests.fakes.sink import HttpSink, Reply
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 LABELS = {

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser
+
 from tests.conftest import ARTIFACTS
 from tests.fakes.smtp import RecordingHandler, start_smtp
 

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+
 from tests.fakes.push import FakeGotify, FakeMattermost, FakeNtfy
 from tests.fakes.sink import Reply
 

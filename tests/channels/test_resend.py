@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from tests.fakes.mail import FakeResend
-from tests.fakes.sink import Reply
 
 from clarion.channels.base import Delivered, Outbound, Recipient, Retry
 from clarion.channels.http import HttpClient
@@ -17,6 +15,8 @@ from clarion.channels.mail import Composer
 from clarion.channels.resend import ResendSender
 from clarion.render import Rendered
 from clarion.render.email import Brand
+from tests.fakes.mail import FakeResend
+from tests.fakes.sink import Reply
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+
 from tests.fakes.chat import FakeSlackApi
 
 LABELS = {

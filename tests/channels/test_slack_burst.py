@@ -11,6 +11,7 @@ import re
 from collections import Counter
 
 import pytest
+
 from tests.fakes.chat import FakeSlack
 
 BURST = 100

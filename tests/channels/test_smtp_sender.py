@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from tests.fakes.certs import Certificates, make_certificates
-from tests.fakes.smtp import Authenticator, RecordingHandler, free_port, start_smtp
 
 from clarion.channels.base import Delivered, Failed, Outbound, Recipient, Retry
 from clarion.channels.mail import Composer
@@ -22,6 +20,8 @@ from clarion.channels.smtp import SmtpSender, SmtpServer
 from clarion.config import Settings
 from clarion.render import Rendered, RenderedAction
 from clarion.render.email import Brand
+from tests.fakes.certs import Certificates, make_certificates
+from tests.fakes.smtp import Authenticator, RecordingHandler, free_port, start_smtp
 
 COMPOSER = Composer(Brand(), lambda _: "http://clarion.test/settings/notifications")
 

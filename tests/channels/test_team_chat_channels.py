@@ -7,9 +7,6 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from tests.conftest import free_port
-from tests.fakes.sink import Reply
-from tests.fakes.team_chat import FakeLark, FakePushover, FakeTeams
 
 from clarion.channels.base import Delivered, Failed, Outbound, Recipient, Retry
 from clarion.channels.http import HttpClient
@@ -17,6 +14,9 @@ from clarion.channels.lark import LarkConfig, LarkSender
 from clarion.channels.pushover import PushoverConfig, PushoverSender
 from clarion.channels.teams import TeamsConfig, TeamsSender
 from clarion.render import Rendered, RenderedAction
+from tests.conftest import free_port
+from tests.fakes.sink import Reply
+from tests.fakes.team_chat import FakeLark, FakePushover, FakeTeams
 
 INJECTION = (
     '<b>x</b> *bold* _it_ [a](https://evil.example) @here <!channel> <at user_id="all">all</at>'

@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator
 
 import pytest
+
 from tests.fakes.push import FakeTelegram
 from tests.fakes.sink import Reply
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.fakes.sink import HttpSink
-
 from clarion.intake.catalog import BUILTIN_EVENT_TYPES
+from tests.fakes.sink import HttpSink
 
 
 async def test_every_builtin_type_delivers_labels_and_actions(start_server, sink: HttpSink) -> None:

@@ -33,6 +33,7 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import create_async_engine
+
 from tests.conftest import ADMIN_TOKEN, ARTIFACTS, PG_ADMIN_URL, _pg_admin, free_port
 from tests.fakes.chaos import FAULTS, ChaosSink
 

@@ -6,9 +6,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from tests.fakes.sink import HttpSink
 
 from clarion.store.tables import events, messages
+from tests.fakes.sink import HttpSink
 
 
 async def test_messages_past_retention_are_purged(start_server) -> None:

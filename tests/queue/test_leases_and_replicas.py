@@ -6,10 +6,9 @@ import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from tests.fakes.sink import HttpSink
-
 from clarion.service import Service
 from clarion.store.queue import claim_due_messages
+from tests.fakes.sink import HttpSink
 
 
 async def _enqueue(running, count: int) -> list[str]:

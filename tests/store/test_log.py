@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 from playwright.async_api import Browser, expect
-from tests.fakes.smtp import start_smtp
 
 from clarion.store.log import REDACTED, CursorError, decode_cursor, encode_cursor
+from tests.fakes.smtp import start_smtp
 
 PASSCODE = "otp-7Qx2Lm9Vd4"
 

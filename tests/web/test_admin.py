@@ -7,9 +7,8 @@ import base64
 import uuid
 
 import pytest
-from tests.conftest import ADMIN_TOKEN
 
-from clarion.web.session import seal
+from tests.conftest import ADMIN_TOKEN
 
 
 def _cursor(when: str) -> str:
@@ -24,7 +23,7 @@ def _cursor(when: str) -> str:
 )
 async def test_a_bad_cursor_is_a_422_page(start_server, cursor: str) -> None:
     running = await start_server(dispatch=False)
-    headers = {"Cookie": f"clarion_session={seal(running.service, ADMIN_TOKEN)}"}
+    headers = {"Cookie": f"clarion_session={await running.session_cookie(ADMIN_TOKEN)}"}
     url = running.url + "/admin/messages"
     async with running.http.get(url, params={"cursor": cursor}, headers=headers) as answer:
         assert answer.status == 422

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, expect
+
 from tests.conftest import ADMIN_TOKEN, ARTIFACTS
 from tests.fakes.sink import Reply
 
@@ -225,11 +226,8 @@ async def test_the_inbox_page_shows_new_notifications_as_they_arrive(
     await page.close()
 
 
-async def test_the_pages_stream_ends_with_the_session(
-    start_server, browser: Browser, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("clarion.api.routes.inbox.HEARTBEAT_SECONDS", 0.2)
-    running = await start_server(method="inbox")
+async def test_the_pages_stream_ends_with_the_session(start_server, browser: Browser) -> None:
+    running = await start_server(method="inbox", stream_heartbeat="200ms")
     zoe = await running.create_user("zoe@example.com")
     token = await _token(running, zoe)
     context = await browser.new_context()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from playwright.async_api import Browser, Page, expect
+
 from tests.conftest import ADMIN_TOKEN, ARTIFACTS
 from tests.fakes.chat import FakeSlack
 from tests.fakes.sink import HttpSink

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from clarion.web.session import seal
-
 
 @pytest.mark.parametrize(
     ("since", "says"),
@@ -21,7 +19,7 @@ async def test_a_stream_from_a_bad_time_is_a_422_page(start_server, since: str, 
     running = await start_server(dispatch=False)
     zoe = await running.create_user("zoe@example.com")
     _, token = await running.call("POST", f"/api/v1/users/{zoe['id']}/tokens", json={})
-    headers = {"Cookie": f"clarion_session={seal(running.service, token['token'])}"}
+    headers = {"Cookie": f"clarion_session={await running.session_cookie(token['token'])}"}
     url = running.url + "/inbox/stream"
     async with running.http.get(url, params={"since": since}, headers=headers) as answer:
         assert answer.status == 422

@@ -15,10 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.async_api import Browser, Page, expect
-from tests.conftest import ARTIFACTS
-from tests.fakes.smtp import RecordingHandler, start_smtp
 
 from clarion.links import SETTINGS_LINK_SECONDS
+from tests.conftest import ARTIFACTS
+from tests.fakes.smtp import RecordingHandler, start_smtp
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ suspend, activate and delete them, with Coder's user events as through the API."
 from __future__ import annotations
 
 from playwright.async_api import Browser, expect
+
 from tests.conftest import ADMIN_TOKEN
 
 

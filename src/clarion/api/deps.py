@@ -15,6 +15,8 @@ from clarion.store.users import User, user_for_token
 
 ADMIN_ROLES = frozenset({"owner", "user-admin"})
 _bearer = HTTPBearer(auto_error=False, description="a user's API token or CLARION_ADMIN_TOKEN")
+# The request's bearer token itself, for what must look it up again later (a long stream).
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 @dataclass(frozen=True)

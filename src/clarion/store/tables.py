@@ -229,3 +229,14 @@ settings = sa.Table(
     sa.Column("value", JSONType, nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False, default=_now, onupdate=_now),
 )
+
+# The web pages' sign-ins: a cookie names its session, and signing out deletes the row, so
+# a copy of the cookie stops working on every replica.
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    # sha256 of the session's secret id, which only the sealed cookie holds.
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("expires_at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False, default=_now),
+)

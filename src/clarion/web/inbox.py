@@ -67,11 +67,7 @@ async def stream(
     except ValueError as exc:
         raise PageError(422, "Not understood", f"since: {exc}") from None
 
-    async def still_signed_in() -> bool:
-        now = await signed_in(request, service)
-        return now is not None and now.user is not None and now.user.id == user.id
-
-    return inbox_stream(request, service.db, user.id, start, still_signed_in)
+    return inbox_stream(request, service, user.id, lambda: signed_in(request, service), start)
 
 
 @router.get("/static/inbox.js")

@@ -1,15 +1,17 @@
 """Signing in to the web pages with an API token (a user's, or the admin token).
 
-The cookie holds the token itself, sealed with the secret key (Fernet: encrypted and signed),
-so every page checks it exactly as the API checks a bearer token: a revoked token, a
-suspended user or a removed role takes effect on the next page, on every replica. The cookie
-is ``HttpOnly`` and ``SameSite=Strict`` and lasts :data:`SESSION_SECONDS`; a form post must
-also come from our own origin.
+The cookie holds the token itself and the id of a session row, sealed with the secret key
+(Fernet: encrypted and signed), so every page checks it exactly as the API checks a bearer
+token: a revoked token, a suspended user or a removed role takes effect on the next page, on
+every replica. Signing out deletes the session row, so a copy of the cookie is refused too.
+The cookie is ``HttpOnly``, ``SameSite=Strict``, ``Secure`` when the page came over https,
+and lasts :data:`SESSION_SECONDS`; a form post must also come from our own origin.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
@@ -18,6 +20,7 @@ from fastapi import Depends, Request, Response
 
 from clarion.api.deps import Principal, ServiceDep, principal_for
 from clarion.service import Service
+from clarion.store.sessions import end_session, session_is_open, start_session
 from clarion.web.pages import PageError
 
 COOKIE = "clarion_session"
@@ -25,43 +28,72 @@ SESSION_SECONDS = 12 * 3600
 PURPOSE = "session"
 
 
-def seal(service: Service, token: str) -> str:
-    body = json.dumps({"p": PURPOSE, "k": token}).encode()
+def _seal(service: Service, token: str, session_id: str) -> str:
+    body = json.dumps({"p": PURPOSE, "k": token, "s": session_id}).encode()
     return service.secret_box.keys.encrypt(body).decode()
 
 
-def _api_token(service: Service, cookie: str) -> str | None:
+def _unseal(service: Service, cookie: str) -> tuple[str, str] | None:
+    """The API token and session id a cookie holds, or None (forged, too old, malformed)."""
     try:
         body = json.loads(service.secret_box.keys.decrypt(cookie.encode(), ttl=SESSION_SECONDS))
     except (InvalidToken, ValueError, TypeError):
         return None
     if not isinstance(body, dict) or body.get("p") != PURPOSE:
         return None
-    token = body.get("k")
-    return token if isinstance(token, str) else None
+    token, session_id = body.get("k"), body.get("s")
+    if not isinstance(token, str) or not isinstance(session_id, str):
+        return None
+    return token, session_id
 
 
-def set_cookie(response: Response, service: Service, token: str) -> None:
+def is_https(request: Request, service: Service) -> bool:
+    """Whether the browser reached us over https: directly, through a trusted proxy that
+    said so (``X-Forwarded-Proto``, believed only from ``CLARION_TRUSTED_PROXIES``), or as
+    ``CLARION_ACCESS_URL`` promises."""
+    return request.url.scheme == "https" or service.settings.resolved_access_url.startswith(
+        "https://"
+    )
+
+
+async def start_signed_in(
+    request: Request, response: Response, service: Service, token: str
+) -> None:
+    """Open a session for ``token`` and give the browser its cookie."""
+    session_id = await start_session(service.db, timedelta(seconds=SESSION_SECONDS))
     response.set_cookie(
         COOKIE,
-        seal(service, token),
+        _seal(service, token, session_id),
         max_age=SESSION_SECONDS,
         httponly=True,
         samesite="strict",
-        secure=service.settings.resolved_access_url.startswith("https://"),
+        secure=is_https(request, service),
         path="/",
     )
 
 
-def clear_cookie(response: Response) -> None:
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+async def sign_out(request: Request, response: Response, service: Service) -> None:
+    """End the cookie's session on the server (every copy of it) and delete the cookie."""
+    cookie = request.cookies.get(COOKIE)
+    sealed = _unseal(service, cookie) if cookie else None
+    if sealed is not None:
+        await end_session(service.db, sealed[1])
+    response.delete_cookie(
+        COOKIE, path="/", httponly=True, samesite="strict", secure=is_https(request, service)
+    )
 
 
 async def signed_in(request: Request, service: Service) -> Principal | None:
-    """Who the session cookie stands for, or None (no cookie, too old, token revoked)."""
+    """Who the session cookie stands for, or None (no cookie, too old, signed out, token
+    revoked, user not active)."""
     cookie = request.cookies.get(COOKIE)
-    token = _api_token(service, cookie) if cookie else None
-    return await principal_for(service, token) if token else None
+    sealed = _unseal(service, cookie) if cookie else None
+    if sealed is None:
+        return None
+    token, session_id = sealed
+    if not await session_is_open(service.db, session_id):
+        return None
+    return await principal_for(service, token)
 
 
 def _origin(url: str) -> str:

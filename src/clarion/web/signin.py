@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from clarion.api.deps import ServiceDep, principal_for
 from clarion.web.pages import first, local_path, page, read_form, see_other
-from clarion.web.session import clear_cookie, from_our_origin, set_cookie, signed_in
+from clarion.web.session import from_our_origin, sign_out, signed_in, start_signed_in
 
 router = APIRouter(tags=["web"], include_in_schema=False)
 
@@ -30,11 +30,19 @@ async def signin(request: Request, service: ServiceDep) -> Response:
     if not from_our_origin(request, service):
         return _form(service, 403, "/", "This form was sent from another site; sign in here.")
     target = local_path(first(form, "next"))
+    # The client's address; behind a trusted proxy, the one it forwarded for.
+    client = request.client.host if request.client else "unknown"
+    wait = service.limits.failed_sign_ins.retry_after(client)
+    if wait is not None:
+        answer = _form(service, 429, target, f"Too many failed sign-ins: try again in {wait} s.")
+        answer.headers["Retry-After"] = str(wait)
+        return answer
     token = first(form, "token").strip()
     if not token or await principal_for(service, token) is None:
+        service.limits.failed_sign_ins.hit(client)
         return _form(service, 401, target, REFUSED)
     response = see_other(target)
-    set_cookie(response, service, token)
+    await start_signed_in(request, response, service, token)
     return response
 
 
@@ -43,5 +51,5 @@ async def signout(request: Request, service: ServiceDep) -> Response:
     if not from_our_origin(request, service):  # another site may not sign you out
         return see_other("/")
     response = see_other("/signin")
-    clear_cookie(response)
+    await sign_out(request, response, service)
     return response

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -12,15 +13,23 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
-from clarion.api.deps import PrincipalDep, ServiceDep, require_user
+from clarion.api.deps import (
+    BearerDep,
+    Principal,
+    PrincipalDep,
+    ServiceDep,
+    principal_for,
+    require_user,
+)
 from clarion.limits import request_time
+from clarion.service import Service
 from clarion.store import inbox as store
 from clarion.store.db import Database
 from clarion.store.tables import messages
 
 router = APIRouter(prefix="/api/v1/inbox", tags=["inbox"])
-HEARTBEAT_SECONDS = 15.0
 
 
 def _item(row: Any) -> dict[str, Any]:
@@ -80,30 +89,70 @@ async def mark_read(
     return {"id": str(message_id), "unread_count": await _unread_count(service.db, user.id)}
 
 
-Allowed = Callable[[], Awaitable[bool]]
+Recheck = Callable[[], Awaitable[Principal | None]]
+
+
+class _Stream(StreamingResponse):
+    """Gives the user's stream slot back however the response ends: finished, cut off by the
+    client, or never started."""
+
+    def __init__(self, content: AsyncIterator[str], release: Callable[[], None]):
+        super().__init__(
+            content,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
 
 
 def inbox_stream(
     request: Request,
-    db: Database,
+    service: Service,
     user_id: uuid.UUID,
+    recheck: Recheck,
     since: datetime | None = None,
-    allowed: Allowed | None = None,
 ) -> StreamingResponse:
     """Server-Sent Events: one ``notification`` event per new inbox message of the user, as
-    it arrives (the web inbox page listens to the same stream).
+    it arrives (the API's stream and the web inbox page's).
 
     ``since``: also send what arrived after this time (a page rendered then, reconnecting);
-    ``allowed``: asked at each wake and heartbeat, the stream ends when it says no (the
-    session behind it ended)."""
+    ``recheck``: who the caller is now (their token or session looked up again), asked at
+    each wake and heartbeat: the stream ends when it is no longer this user, so a revoked
+    token, a suspended user or a signed-out session stops it. A stream also ends after
+    ``stream_max_lifetime``; the client reconnects with ``since=``. Each user may hold
+    ``streams_per_user`` streams in this process (then 429)."""
+    settings = service.settings
+    slots, key = service.limits.streams, str(user_id)
+    if not slots.acquire(key):
+        wait = max(1, math.ceil(settings.stream_heartbeat.total_seconds()))
+        raise HTTPException(
+            429,
+            f"too many open inbox streams: at most {slots.per_user} per user; "
+            "close one and try again",
+            headers={"Retry-After": str(wait)},
+        )
+    heartbeat = settings.stream_heartbeat.total_seconds()
+    db = service.db
+
+    async def still_this_user() -> bool:
+        now = await recheck()
+        return now is not None and now.user is not None and now.user.id == user_id
 
     async def events() -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + settings.stream_max_lifetime.total_seconds()
         start = datetime.now(UTC) if since is None else since
         pending = since is not None  # what arrived since then is sent at once
         with db.inbox_subscription() as wakeups:
             yield ": connected\n\n"
             while not await request.is_disconnected():
-                if allowed is not None and not await allowed():
+                if not await still_this_user():
                     return
                 if pending:
                     rows = await _arrived(db, user_id, start)
@@ -115,21 +164,20 @@ def inbox_stream(
                     continue
                 woke = False
                 with contextlib.suppress(TimeoutError):
-                    while True:
-                        who = await asyncio.wait_for(wakeups.get(), HEARTBEAT_SECONDS)
-                        if who == str(user_id):
+                    while (left := ends - loop.time()) > 0:
+                        who = await asyncio.wait_for(wakeups.get(), min(heartbeat, left))
+                        if who == key:
                             woke = True
                             break
                 if not woke:
+                    if loop.time() >= ends:
+                        yield ": stream lifetime reached, reconnect with since=\n\n"
+                        return
                     yield ": heartbeat\n\n"
                     continue
                 pending = True
 
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return _Stream(events(), lambda: slots.release(key))
 
 
 _BATCH = 100
@@ -155,6 +203,7 @@ async def stream(
     request: Request,
     service: ServiceDep,
     principal: PrincipalDep,
+    credentials: BearerDep,
     since: datetime | None = Query(None, description="also send what arrived after this time"),
 ) -> StreamingResponse:
     """Server-Sent Events: one ``notification`` event per new inbox message, as it arrives."""
@@ -162,4 +211,6 @@ async def stream(
         start = request_time(since) if since is not None else None
     except ValueError as exc:
         raise HTTPException(422, f"since: {exc}") from None
-    return inbox_stream(request, service.db, require_user(principal).id, start)
+    user = require_user(principal)
+    token = credentials.credentials if credentials is not None else ""
+    return inbox_stream(request, service, user.id, lambda: principal_for(service, token), start)

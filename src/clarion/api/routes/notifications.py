@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 
 from clarion.api.deps import AdminDep, PrincipalDep, ServiceDep, require_user
 from clarion.api.schemas import PauseSettings
 from clarion.intake.events import EventInput, enqueue_event
+from clarion.ratelimit import TEST_NOTIFICATIONS_PER_MINUTE
 from clarion.store.settings import is_paused, set_paused
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
@@ -31,6 +32,14 @@ async def put_settings(
 async def send_test(service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
     """A test notification to the caller, by the deployment's default method."""
     user = require_user(principal)
+    wait = service.limits.test_notifications.take(str(user.id))
+    if wait is not None:
+        raise HTTPException(
+            429,
+            f"too many test notifications: at most {TEST_NOTIFICATIONS_PER_MINUTE} a minute; "
+            f"try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
     async with service.db.begin() as conn:
         result = await enqueue_event(
             conn,
