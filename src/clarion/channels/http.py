@@ -58,7 +58,6 @@ _NOT_GLOBAL = tuple(
         "3fff::/20",
     )
 )
-_MAPPED = ipaddress.ip_network("::ffff:0:0/96")
 _COMPATIBLE = ipaddress.ip_network("::/96")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
@@ -219,17 +218,16 @@ class _GuardedResolver(AbstractResolver):
     """
 
     def __init__(self, allow_private: bool, resolve: Resolve | None = None):
-        self._inner = DefaultResolver() if resolve is None else None
+        self._inner = DefaultResolver()
         self._resolve = resolve
         self._allow_private = allow_private
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        if self._inner is not None:
+        if self._resolve is None:
             found = await self._inner.resolve(host, port, family)
         else:
-            assert self._resolve is not None
             found = [_result(host, address, port) for address in await self._resolve(host, port)]
         for result in found:
             problem = _check_address(ipaddress.ip_address(result["host"]), self._allow_private)
@@ -238,8 +236,7 @@ class _GuardedResolver(AbstractResolver):
         return found
 
     async def close(self) -> None:
-        if self._inner is not None:
-            await self._inner.close()
+        await self._inner.close()
 
 
 def _result(host: str, address: str, port: int) -> ResolveResult:
