@@ -61,6 +61,15 @@ class SecretBox:
     def seal(self, values: dict[str, Any]) -> str:
         return self.keys.encrypt(json.dumps(values).encode()).decode()
 
+    def reseal(self, token: str) -> str:
+        """``token`` sealed again under the newest key (the first of CLARION_SECRET_KEY)."""
+        try:
+            return self.keys.rotate(token.encode()).decode()
+        except InvalidToken as exc:
+            raise SecretsError(
+                "a stored secret does not decrypt with any key of CLARION_SECRET_KEY"
+            ) from exc
+
     def open(self, token: str | None) -> dict[str, Any]:
         if not token:
             return {}

@@ -87,22 +87,28 @@ async def test_subscribed_channel_receives_signed_event(start_server, sink: Http
 async def test_update_keeps_secrets_left_out_and_disable_stops_routing(start_server, sink) -> None:
     running = await start_server()
     channel = await _create_channel(running, sink)
+    path = f"/api/v1/channels/{channel['id']}"
+    # Another endpoint: the stored header and signing secret do not follow it.
+    status, refused = await running.call(
+        "PATCH", path, json={"config": {"endpoint": sink.url + "/moved"}}
+    )
+    assert status == 422 and "config.headers" in refused["detail"]
+    assert "config.secret" in refused["detail"] and "t0ps3cret" not in str(refused)
     status, updated = await running.call(
         "PATCH",
-        f"/api/v1/channels/{channel['id']}",
+        path,
         json={
-            "config": {"endpoint": sink.url + "/moved"},
+            "config": {"endpoint": sink.url + "/in"},
             "events": ["deploy_failed", "deploy_succeeded"],
         },
     )
     assert status == 200, updated
-    assert updated["config"]["secret"] == {"set": True} and updated["config"]["endpoint"].endswith(
-        "/moved"
-    )
-    status, result = await running.call("POST", f"/api/v1/channels/{channel['id']}/test")
+    assert updated["config"]["secret"] == {"set": True}
+    assert updated["config"]["headers"] == {"set": True}
+    status, result = await running.call("POST", f"{path}/test")
     assert (status, result["ok"]) == (200, True)
     [request] = await sink.wait_for(1)
-    assert request.path == "/moved" and request.headers["Authorization"] == "Bearer t0ps3cret"
+    assert request.path == "/in" and request.headers["Authorization"] == "Bearer t0ps3cret"
 
     await running.call("PATCH", f"/api/v1/channels/{channel['id']}", json={"enabled": False})
     _, event = await running.call(

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from tests.fakes.certs import make_certificates
-from tests.fakes.smtp import Authenticator, start_smtp
+from tests.fakes.smtp import Authenticator, RawListener, start_smtp
 
 LABELS = {
     "project": "shop",
@@ -97,3 +97,42 @@ async def test_invalid_addresses_are_refused_naming_the_field(start_server) -> N
         },
     )
     assert status == 422 and "config.to_addresses.1" in answer["detail"]
+
+
+async def test_a_loopback_server_is_refused_at_save_and_test_unless_allowed(
+    start_server,
+) -> None:
+    listener = await RawListener(b"220 listening\r\n").start()
+    try:
+        guarded = await start_server(dispatch=False, allow_private_destinations=False)
+        for server in ("127.0.0.1", "localhost", "[::1]", "::ffff:127.0.0.1"):
+            config = {**_config(listener.port), "smtp_server": server, "password": "pw"}
+            status, answer = await guarded.call(
+                "POST",
+                "/api/v1/channels",
+                json={"name": "ops", "kind": "email", "config": config, "events": []},
+            )
+            assert status == 422, (server, answer)
+            assert "config.smtp_server" in answer["detail"] and "refusing" in answer["detail"]
+            status, result = await guarded.call(
+                "POST", "/api/v1/channels/test", json={"kind": "email", "config": config}
+            )
+            assert status == 200 and result["ok"] is False, (server, result)
+            assert "refusing to connect" in result["detail"]
+        assert listener.connections == 0
+        assert (await guarded.call("GET", "/api/v1/channels"))[1]["items"] == []
+
+        # A saved channel moved onto loopback is refused too.
+        allowed = await start_server(dispatch=False)
+        status, channel = await allowed.call(
+            "POST",
+            "/api/v1/channels",
+            json={"name": "ops", "kind": "email", "config": _config(25), "events": []},
+        )
+        assert status == 201, channel
+        status, answer = await guarded.call(
+            "PATCH", f"/api/v1/channels/{channel['id']}", json={"config": _config(listener.port)}
+        )
+        assert status == 422 and "config.smtp_server" in answer["detail"]
+    finally:
+        await listener.stop()

@@ -15,13 +15,14 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from clarion.channels.base import Delivered, Failed, Outbound, Recipient, Retry
+from clarion.channels.http import DestinationGuard
 from clarion.channels.mail import Composer
 from clarion.channels.smtp import SmtpSender, SmtpServer
 from clarion.config import Settings
 from clarion.render import Rendered, RenderedAction
 from clarion.render.email import Brand
 from tests.fakes.certs import Certificates, make_certificates
-from tests.fakes.smtp import Authenticator, RecordingHandler, free_port, start_smtp
+from tests.fakes.smtp import Authenticator, RawListener, RecordingHandler, free_port, start_smtp
 
 COMPOSER = Composer(Brand(), lambda _: "http://clarion.test/settings/notifications")
 
@@ -200,3 +201,87 @@ async def test_a_dropped_pooled_connection_is_replaced(servers) -> None:
 async def test_unreachable_server_is_retried_with_a_reason_saying_so() -> None:
     outcome = await send(SmtpServer("127.0.0.1", free_port(), timeout=2))
     assert isinstance(outcome, Retry) and "could not connect" in outcome.reason
+
+
+class Resolver:
+    """Answers every name with one address and records what it was asked."""
+
+    def __init__(self, address: str):
+        self.address = address
+        self.asked: list[tuple[str, int]] = []
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.append((host, port))
+        return [self.address]
+
+
+async def test_a_server_a_user_named_is_refused_before_connecting() -> None:
+    listener = await RawListener(b"220 listening\r\n").start()
+    try:
+        resolver = Resolver("127.0.0.1")
+        guard = DestinationGuard(allow_private=False, resolve=resolver)
+        server = SmtpServer("mail.example.test", listener.port, password="pw", username="u")
+        outcome = await send(server, guard=guard)
+    finally:
+        await listener.stop()
+    assert isinstance(outcome, Failed), outcome
+    assert "refusing to connect to mail.example.test" in outcome.reason
+    assert "CLARION_ALLOW_PRIVATE_DESTINATIONS" in outcome.reason
+    assert resolver.asked == [("mail.example.test", listener.port)]
+    assert listener.connections == 0
+
+
+async def test_a_server_a_user_named_is_reached_at_the_address_checked(servers, certs) -> None:
+    """The name is resolved once, by the guard; the connection goes to that address (the
+    name does not resolve anywhere else), and TLS is still verified against the name."""
+    controller, handler = smtp(servers, tls_context=certs.server_context(), require_starttls=True)
+    resolver = Resolver("127.0.0.1")
+    guard = DestinationGuard(allow_private=True, resolve=resolver)
+    server = SmtpServer(
+        "mail.test", controller.port, require_starttls=True, ca_file=str(certs.ca_file)
+    )
+    assert isinstance(await send(server, guard=guard), Delivered)
+    assert resolver.asked == [("mail.test", controller.port)] and len(handler.messages) == 1
+    elsewhere = SmtpServer(
+        "smtp.other.test", controller.port, require_starttls=True, ca_file=str(certs.ca_file)
+    )
+    outcome = await send(elsewhere, guard=guard)
+    assert isinstance(outcome, Failed) and "certificate did not verify" in outcome.reason
+
+
+@pytest.mark.parametrize(
+    "greeting",
+    [
+        b"SSH-2.0-OpenSSH_9.6 banner-bytes\r\n",
+        b"HTTP/1.1 400 Bad Request\r\nServer: banner-bytes\r\n\r\n",
+        b"554 banner-bytes: go away\r\n",
+        b"220 banner-bytes ESMTP\r\n250 banner-bytes\r\n",
+    ],
+)
+async def test_what_a_port_a_user_named_answers_is_not_repeated(greeting: bytes) -> None:
+    listener = await RawListener(greeting).start()
+    try:
+        guard = DestinationGuard(allow_private=True, resolve=Resolver("127.0.0.1"))
+        outcome = await send(SmtpServer("mail.example.test", listener.port, timeout=2), guard=guard)
+    finally:
+        await listener.stop()
+    assert isinstance(outcome, Retry | Failed), outcome
+    assert f"mail.example.test:{listener.port}" in outcome.reason
+    assert "banner" not in outcome.reason and "OpenSSH" not in outcome.reason
+    assert "Bad Request" not in outcome.reason and listener.connections == 1
+
+
+async def test_a_refused_login_to_a_server_a_user_named_gives_the_code_only(servers, certs) -> None:
+    auth = Authenticator("mailer", "s3cret")
+    controller, _ = smtp(servers, tls_context=certs.server_context(), auth=auth)
+    guard = DestinationGuard(allow_private=True, resolve=Resolver("127.0.0.1"))
+    server = SmtpServer(
+        "mail.test",
+        controller.port,
+        require_starttls=True,
+        ca_file=str(certs.ca_file),
+        username="mailer",
+        password="wrong",
+    )
+    outcome = await send(server, guard=guard)
+    assert isinstance(outcome, Failed) and outcome.reason.endswith("refused authentication (535)")

@@ -286,3 +286,71 @@ def test_messages_stats_and_json_delivery_logs(json_server: tuple[dict[str, str]
         assert line["event_type"] == "deploy_failed" and line["method"] == "channel:webhook"
         assert line["channel_id"] == channel["id"] and line["channel_kind"] == "webhook"
         assert line["recipient"] == "ops" and "could not connect" in line["reason"]
+
+
+def test_secrets_rotate_reseals_under_the_newest_key(db_url: str, tmp_path: Path) -> None:
+    import asyncio
+
+    from cryptography.fernet import Fernet
+
+    from clarion.secrets import SecretBox, SecretsError, load_keys
+    from clarion.store import channels as store
+    from clarion.store.db import Database
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    secret = {"app_token": "AgotifyToken"}
+
+    async def plant() -> None:
+        db = Database(db_url)
+        try:
+            async with db.begin() as conn:
+                await store.create_channel(
+                    conn,
+                    SecretBox(load_keys(old, tmp_path)),
+                    name="phones",
+                    kind="gotify",
+                    config={"server_url": "https://gotify.example.com", "priority": 5},
+                    secrets=secret,
+                    events=[],
+                    enabled=True,
+                )
+        finally:
+            await db.close()
+
+    async def opened(key: str) -> dict[str, Any]:
+        db = Database(db_url)
+        try:
+            async with db.read() as conn:
+                [channel] = await store.list_channels(conn, SecretBox(load_keys(key, tmp_path)))
+            return channel.secrets
+        finally:
+            await db.close()
+
+    def rotate(keys: str) -> subprocess.CompletedProcess[str]:
+        env = {
+            **os.environ,
+            "CLARION_DATABASE_URL": db_url,
+            "CLARION_SECRET_KEY": keys,
+            "CLARION_DATA_DIR": str(tmp_path / "data"),
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "clarion", "secrets", "rotate"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    asyncio.run(plant())
+    # Without the key it was sealed with: refused, and nothing is written.
+    refused = rotate(new)
+    assert refused.returncode == 1 and "phones" in refused.stderr, refused
+    assert "AgotifyToken" not in refused.stderr + refused.stdout
+    assert asyncio.run(opened(old)) == secret
+
+    done = rotate(f"{new},{old}")
+    assert done.returncode == 0, done.stderr
+    assert "1 channel" in done.stdout
+    assert asyncio.run(opened(new)) == secret
+    with pytest.raises(SecretsError):
+        asyncio.run(opened(old))

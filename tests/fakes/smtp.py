@@ -7,6 +7,7 @@ base64 JSON error, then 535). ``mechanisms`` limits what the server offers.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hmac
 import json
@@ -154,3 +155,40 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class RawListener:
+    """A loopback TCP listener that counts connections and greets each with fixed bytes:
+    whatever else may listen on a port a user names (SSH, HTTP, a hostile greeting)."""
+
+    def __init__(self, greeting: bytes = b"") -> None:
+        self.greeting = greeting
+        self.connections = 0
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._open: set[asyncio.StreamWriter] = set()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._open.add(writer)
+        try:
+            writer.write(self.greeting)
+            await writer.drain()
+            await reader.read(1024)  # the client's first words, or its closing
+        except ConnectionError:
+            pass
+        finally:
+            self._open.discard(writer)
+            writer.close()
+
+    async def start(self) -> RawListener:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        for writer in list(self._open):
+            writer.close()  # ends the handlers' reads
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()

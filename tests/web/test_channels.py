@@ -129,3 +129,52 @@ async def test_an_optional_secret_can_be_removed(
     assert found["config"]["secret"] == {"set": False}
     assert found["events"] == ["deploy_failed"]  # the rest kept
     await page.close()
+
+
+async def test_moving_a_channel_asks_for_its_secrets_again(
+    start_server, sink: HttpSink, browser: Browser
+) -> None:
+    elsewhere = await HttpSink().start()
+    try:
+        running = await start_server(dispatch=False)
+        status, channel = await running.call(
+            "POST",
+            "/api/v1/channels",
+            json={
+                "name": "phones",
+                "kind": "gotify",
+                "config": {"server_url": sink.url, "app_token": "AstoredToken"},
+                "events": [],
+            },
+        )
+        assert status == 201, channel
+        page = await _signed_in(browser, running)
+        await page.goto(f"{running.url}/admin/channels/{channel['id']}")
+        await page.get_by_label("Server URL *").fill(elsewhere.url)
+        # Neither Test Connection nor Save sends the stored token to the new server.
+        await page.get_by_role("button", name="Test connection").click()
+        await expect(page.get_by_role("alert")).to_contain_text("config.app_token: give it again")
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.get_by_role("alert")).to_contain_text("config.app_token: give it again")
+        assert elsewhere.received == [] and sink.received == []
+        _, found = await running.call("GET", f"/api/v1/channels/{channel['id']}")
+        assert found["config"]["server_url"] == sink.url
+
+        # As a script would post it, past the page.
+        answer = await page.request.post(
+            f"{running.url}/admin/channels/{channel['id']}",
+            form={"name": "phones", "config.server_url": elsewhere.url, "do": "save"},
+            headers={"Origin": running.url},
+        )
+        assert answer.status == 422 and "config.app_token" in await answer.text()
+
+        await page.get_by_label("App token *").fill("AnewToken")
+        await page.get_by_role("button", name="Test connection").click()
+        await expect(page.get_by_role("status")).to_contain_text("Test message sent.")
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.get_by_role("status")).to_have_text("Saved phones.")
+        assert [r.headers["X-Gotify-Key"] for r in elsewhere.received] == ["AnewToken"]
+        assert sink.received == []
+        await page.close()
+    finally:
+        await elsewhere.stop()

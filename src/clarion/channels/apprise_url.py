@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clarion.channels.base import Delivered, Failed, Outbound, Outcome, Retry, trim
 from clarion.channels.http import DestinationRefused, HttpClient, redact_url
-from clarion.channels.registry import ChannelKind
+from clarion.channels.registry import ChannelKind, Destination
 from clarion.render import Rendered
 
 THREADS = 4
@@ -92,7 +92,7 @@ def _plugin(url: str) -> Any:
 class AppriseConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(
+    url: Destination[str] = Field(
         min_length=3, description="an Apprise URL, e.g. matrixs://user:pass@host/#room"
     )
 

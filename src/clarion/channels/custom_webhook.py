@@ -20,13 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clarion.channels.base import Outbound, Outcome
 from clarion.channels.http import HttpClient, check_url_syntax
-from clarion.channels.registry import ChannelKind
+from clarion.channels.registry import ChannelKind, Destination
 
 
 class CustomWebhookConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    endpoint: str = Field(description="the URL clarion POSTs to")
+    endpoint: Destination[str] = Field(description="the URL clarion POSTs to")
     headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
     secret: str | None = Field(None, description="whsec_… key for Standard Webhooks signatures")
 

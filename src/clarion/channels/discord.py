@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clarion.channels.base import Outbound, Outcome, Retry, truncate
 from clarion.channels.http import HttpClient, check_url_syntax
-from clarion.channels.registry import ChannelKind
+from clarion.channels.registry import ChannelKind, Destination
 from clarion.render import markdown_to_discord
 
 TITLE_LIMIT = 256
@@ -26,7 +26,9 @@ RED, GREEN, BLURPLE = 0xED4245, 0x57F287, 0x5865F2
 class DiscordConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    webhook_url: str = Field(description="https://discord.com/api/webhooks/{id}/{token}")
+    webhook_url: Destination[str] = Field(
+        description="https://discord.com/api/webhooks/{id}/{token}"
+    )
     username: str = Field("", max_length=80, description="name shown for the webhook")
 
     @field_validator("webhook_url")

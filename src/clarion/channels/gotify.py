@@ -8,13 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clarion.channels.base import Outbound, Outcome
 from clarion.channels.http import HttpClient, check_url_syntax
-from clarion.channels.registry import ChannelKind
+from clarion.channels.registry import ChannelKind, Destination
 
 
 class GotifyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    server_url: str = Field(description="e.g. https://gotify.example.com")
+    server_url: Destination[str] = Field(description="e.g. https://gotify.example.com")
     app_token: str = Field(min_length=1, description="the application's token")
     priority: int = Field(5, ge=0, le=10, description="0 silent … 8+ heads-up")
 

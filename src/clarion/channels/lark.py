@@ -31,7 +31,7 @@ from clarion.channels.base import (
     truncate,
 )
 from clarion.channels.http import HttpClient, check_url_syntax
-from clarion.channels.registry import ChannelKind
+from clarion.channels.registry import ChannelKind, Destination
 from clarion.render.markdown import Flavor, markdown_in_flavor
 
 REQUEST_BYTES = 19_500  # Lark refuses request bodies over 20 KB
@@ -70,7 +70,9 @@ LARK = Flavor(
 class LarkConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    webhook_url: str = Field(description="https://open.larksuite.com/open-apis/bot/v2/hook/…")
+    webhook_url: Destination[str] = Field(
+        description="https://open.larksuite.com/open-apis/bot/v2/hook/…"
+    )
     secret: str = Field("", description="the bot's signing secret, if signature check is on")
     max_per_second: float = Field(5.0, gt=0, le=5, description="Lark allows 5 a second per bot")
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clarion.channels.base import Outbound, Outcome, truncate
 from clarion.channels.http import HttpClient, check_url_syntax
-from clarion.channels.registry import ChannelKind
+from clarion.channels.registry import ChannelKind, Destination
 
 TEXT_LIMIT = 4000  # older servers' post limit; current ones allow 16383
 
@@ -34,7 +34,7 @@ def defuse_mentions(text: str) -> str:
 class MattermostConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    webhook_url: str = Field(description="https://{host}/hooks/{key}")
+    webhook_url: Destination[str] = Field(description="https://{host}/hooks/{key}")
     channel: str = Field("", description="channel name to post in (if the hook allows it)")
     username: str = Field("", description="display name (if the server allows overrides)")
 

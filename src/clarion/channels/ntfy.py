@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clarion.channels.base import Outbound, Outcome
 from clarion.channels.http import HttpClient, check_url_syntax
-from clarion.channels.registry import ChannelKind
+from clarion.channels.registry import ChannelKind, Destination
 
 MESSAGE_BYTES = 4096
 MAX_ACTIONS = 3
@@ -21,7 +21,7 @@ MAX_ACTIONS = 3
 class NtfyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    server_url: str = Field("https://ntfy.sh", description="the ntfy server")
+    server_url: Destination[str] = Field("https://ntfy.sh", description="the ntfy server")
     topic: str = Field(min_length=1, max_length=64, pattern=r"^[-_A-Za-z0-9]+$")
     access_token: str = Field("", description="tk_… access token, if the topic needs one")
     priority: int = Field(3, ge=1, le=5, description="1 min … 3 default … 5 urgent")

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clarion.channels.base import Delivered, Failed, Outbound, Outcome, Retry, trim, truncate
 from clarion.channels.http import HttpClient, check_url_syntax
-from clarion.channels.registry import ChannelKind
+from clarion.channels.registry import ChannelKind, Destination
 
 MESSAGE_LIMIT = 1024
 TITLE_LIMIT = 250
@@ -32,7 +32,9 @@ class PushoverConfig(BaseModel):
     priority: int = Field(0, ge=-2, le=2, description="-2 silent … 0 normal … 2 emergency")
     retry: int = Field(30, ge=30, le=10800, description="emergency only: seconds between re-alerts")
     expire: int = Field(3600, ge=1, le=10800, description="emergency only: seconds to re-alert")
-    api_url: str = Field("https://api.pushover.net", description="the Pushover API server")
+    api_url: Destination[str] = Field(
+        "https://api.pushover.net", description="the Pushover API server"
+    )
 
     @field_validator("api_url")
     @classmethod

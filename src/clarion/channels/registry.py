@@ -7,15 +7,25 @@ and its module named in :data:`KIND_MODULES`. Nothing else needs to change to ad
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from clarion.channels.base import Sender
 from clarion.channels.http import HttpClient
 from clarion.channels.mail import Composer
+
+
+class _DestinationMarker:
+    """See :data:`Destination`."""
+
+
+_T = TypeVar("_T")
+# A config field that decides where the channel's secrets are sent (a server URL, an SMTP
+# host): when it changes, the stored secrets are not kept (see :func:`updated_config`).
+Destination = Annotated[_T, _DestinationMarker()]
 
 
 @dataclass(frozen=True)
@@ -36,13 +46,26 @@ class ChannelKind:
     description: str = ""
     # Seconds between two messages to one destination (the provider's documented pace).
     min_interval: Callable[[Any], float] | None = None
+    # Refuses a destination when saving (ChannelConfigError naming the field), for kinds
+    # whose sender does not go through the HTTP client, which checks every send.
+    check_destination: Callable[[Any, ChannelDeps], Awaitable[None]] | None = None
+
+    @property
+    def destination_fields(self) -> frozenset[str]:
+        return frozenset(
+            name
+            for name, info in self.config_model.model_fields.items()
+            if any(isinstance(m, _DestinationMarker) for m in info.metadata)
+        )
 
     def schema(self) -> dict[str, Any]:
         schema = self.config_model.model_json_schema()
-        for name in self.secret_fields:
-            if name in schema.get("properties", {}):
-                schema["properties"][name]["writeOnly"] = True
-                schema["properties"][name]["x-secret"] = True
+        properties = schema.get("properties", {})
+        for name in self.secret_fields & properties.keys():
+            properties[name]["writeOnly"] = True
+            properties[name]["x-secret"] = True
+        for name in self.destination_fields & properties.keys():
+            properties[name]["x-destination"] = True
         return schema
 
 
@@ -113,6 +136,48 @@ def validate_config(kind: str, raw: dict[str, Any]) -> tuple[dict[str, Any], dic
     secret = {k: v for k, v in values.items() if k in spec.secret_fields and v not in (None, "")}
     public = {k: v for k, v in values.items() if k not in spec.secret_fields}
     return public, secret
+
+
+def updated_config(
+    kind: str, stored: Mapping[str, Any], stored_secrets: Mapping[str, Any], given: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate ``given``, the new config of a saved channel; (public fields, secret fields).
+
+    A secret field left out of ``given`` keeps its stored value (``None`` removes it), unless
+    a :data:`Destination` field changes: a stored secret is not sent somewhere new, so every
+    one must then be given again, else a ChannelConfigError naming each.
+    """
+    spec = get_kind(kind)
+    kept = {k: v for k, v in stored_secrets.items() if k in spec.secret_fields and k not in given}
+    public, secret = validate_config(
+        kind, {k: v for k, v in {**kept, **given}.items() if v is not None}
+    )
+    if not kept:
+        return public, secret
+    try:
+        before = _model(spec, {**stored, **stored_secrets}).model_dump(mode="json")
+    except ChannelConfigError:
+        before = {}  # no longer valid: compared with nothing, every destination is new
+    after = {**public, **secret}
+    moved = [
+        f"config.{f}" for f in sorted(spec.destination_fields) if after.get(f) != before.get(f)
+    ]
+    if moved:
+        raise ChannelConfigError(
+            "; ".join(
+                f"config.{name}: give it again (or remove it): {' and '.join(moved)} changed, "
+                "and a stored secret is never sent to a new destination"
+                for name in sorted(kept)
+            )
+        )
+    return public, secret
+
+
+async def check_destination(kind: str, config: dict[str, Any], deps: ChannelDeps) -> None:
+    """Refuse a config whose destination the guard refuses, before it is saved."""
+    spec = get_kind(kind)
+    if spec.check_destination is not None:
+        await spec.check_destination(_model(spec, config), deps)
 
 
 def build_sender(kind: str, config: dict[str, Any], deps: ChannelDeps) -> Sender:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from clarion.channels.base import Failed, Outbound, Outcome
 from clarion.channels.http import HttpClient, check_url_syntax
 from clarion.channels.mail import Composer, EmailAddress, SenderAddress
-from clarion.channels.registry import ChannelKind
+from clarion.channels.registry import ChannelKind, Destination
 
 RESEND_INTERVAL = 0.5  # 2 requests/s per team
 MAX_RECIPIENTS = 50
@@ -28,7 +28,7 @@ class ResendConfig(BaseModel):
     api_key: str = Field(min_length=1, description="API key, re_…")
     from_address: SenderAddress = Field(description="a verified sender, 'Name <a@example.com>'")
     to_addresses: list[EmailAddress] = Field(min_length=1, max_length=MAX_RECIPIENTS)
-    api_url: str = Field("https://api.resend.com", description="Resend API base URL")
+    api_url: Destination[str] = Field("https://api.resend.com", description="Resend API base URL")
 
     @field_validator("api_url")
     @classmethod

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clarion.channels.base import Outbound, Outcome, truncate
 from clarion.channels.http import HttpClient, check_url_syntax
-from clarion.channels.registry import ChannelKind
+from clarion.channels.registry import ChannelKind, Destination
 from clarion.render import markdown_to_slack
 
 HEADER_LIMIT = 150
@@ -24,7 +24,7 @@ MAX_BUTTONS = 5
 class SlackConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    webhook_url: str = Field(description="https://hooks.slack.com/services/T…/B…/…")
+    webhook_url: Destination[str] = Field(description="https://hooks.slack.com/services/T…/B…/…")
     channel: str = Field("", description="override channel (legacy webhooks only)")
     max_per_second: float = Field(
         1.0, gt=0, le=50, description="Slack allows about one message a second per webhook"

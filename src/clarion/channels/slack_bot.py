@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from clarion.channels.base import Delivered, Failed, Outbound, Outcome, Retry, truncate
 from clarion.channels.http import HttpClient, check_url_syntax
-from clarion.channels.registry import ChannelKind
+from clarion.channels.registry import ChannelKind, Destination
 from clarion.channels.slack import slack_payload
 
 TEXT_LIMIT = 40_000
@@ -34,7 +34,7 @@ class SlackBotConfig(BaseModel):
     bot_token: str = Field(min_length=1, description="bot token, xoxb-…")
     channel: str = Field("", description="channel ID (C…) to post to")
     email: str = Field("", description="or: the email of a person to message directly")
-    api_url: str = Field("https://slack.com/api", description="Slack Web API base URL")
+    api_url: Destination[str] = Field("https://slack.com/api", description="Slack Web API base URL")
     max_per_second: float = Field(1.0, gt=0, le=50, description="Slack: ~1 message/s/channel")
 
     @field_validator("api_url")

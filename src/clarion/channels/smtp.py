@@ -22,6 +22,7 @@ from typing import Any
 import aiosmtplib
 
 from clarion.channels.base import Delivered, Failed, Outbound, Outcome, Retry, trim
+from clarion.channels.http import DestinationGuard, DestinationRefused
 from clarion.channels.mail import Composer
 from clarion.config import Settings
 
@@ -90,9 +91,10 @@ class SmtpServer:
     def where(self) -> str:
         return f"{self.host}:{self.port}"
 
-    def tls_context(self) -> ssl.SSLContext:
+    def tls_context(self, expected_name: str = "") -> ssl.SSLContext:
+        """``expected_name``: the name to verify when connecting by address, not by it."""
         context = _ExpectedNameContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.expected_name = self.server_name
+        context.expected_name = self.server_name or expected_name
         if self.skip_verify:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
@@ -109,10 +111,22 @@ def _path(value: object) -> str | None:
     return str(value) if value else None
 
 
+class _ConnectFailed(Exception):
+    """Connecting to a server a user named failed before the message was handed over; the
+    reason says where and how, never what the remote end sent (else any port on any host
+    could be read out through a channel's error)."""
+
+    def __init__(self, outcome: Retry | Failed):
+        super().__init__(outcome.reason)
+        self.outcome = outcome
+
+
 class SmtpSender:
     """Sends through a small pool of reused SMTP connections to one server.
 
     ``to``: fixed addresses (a team email channel); otherwise the recipient user's address.
+    ``guard``: for a server a user named (not the operator's smarthost), the destination
+    guard: the server's addresses are checked and connected to, not its name.
     """
 
     def __init__(
@@ -123,24 +137,27 @@ class SmtpSender:
         *,
         to: Sequence[str] = (),
         pool_size: int = 4,
+        guard: DestinationGuard | None = None,
     ):
         self.server = server
         self.composer = composer
         self.sender = sender
         self.to = tuple(to)
+        self.guard = guard
         self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
         self._slots = asyncio.Semaphore(pool_size)
 
-    def _client(self) -> aiosmtplib.SMTP:
+    def _client(self, address: str = "") -> aiosmtplib.SMTP:
+        """``address``: connect there, verifying TLS against the configured host name."""
         s = self.server
         kwargs: dict[str, Any] = {
-            "hostname": s.host,
+            "hostname": address or s.host,
             "port": s.port,
             "local_hostname": s.hello,
             "timeout": s.timeout,
             "use_tls": s.implicit_tls,
             "start_tls": self._start_tls(),
-            "tls_context": s.tls_context(),
+            "tls_context": s.tls_context(expected_name=s.host if address else ""),
         }
         if s.oauth_token is not None:
             token = s.oauth_token
@@ -167,12 +184,43 @@ class SmtpSender:
         return True if s.require_starttls else None
 
     async def _connect(self) -> aiosmtplib.SMTP:
+        if self.guard is not None:
+            return await self._connect_guarded(self.guard)
         client = self._client()
         await client.connect()
+        await self._login(client)
+        return client
+
+    async def _login(self, client: aiosmtplib.SMTP) -> None:
+        """The AUTH aiosmtplib cannot do by itself at connect (one with an identity)."""
         s = self.server
         if s.identity and s.username and s.oauth_token is None:
             await _auth_plain_with_identity(client, s)
-        return client
+
+    async def _connect_guarded(self, guard: DestinationGuard) -> aiosmtplib.SMTP:
+        where = self.server.where
+        try:
+            addresses = await guard.addresses(self.server.host, self.server.port)
+        except DestinationRefused as exc:
+            raise _ConnectFailed(Failed(str(exc))) from None
+        except OSError:
+            raise _ConnectFailed(Retry(f"SMTP server {where}: the name does not resolve")) from None
+        outcome: Retry | Failed = Retry(f"could not connect to SMTP server {where}")
+        for address in addresses:  # the next address only when this one did not answer
+            client = self._client(str(address))
+            try:
+                await client.connect()
+                await self._login(client)
+                return client
+            except Exception as exc:
+                client.close()
+                outcome = classify_connect_error(exc, self.server)
+                unanswered = isinstance(exc, aiosmtplib.SMTPConnectError) and not isinstance(
+                    exc, aiosmtplib.SMTPResponseException
+                )
+                if not unanswered:
+                    break
+        raise _ConnectFailed(outcome)
 
     async def _connected(self) -> aiosmtplib.SMTP:
         while self._idle:
@@ -200,6 +248,8 @@ class SmtpSender:
             try:
                 client = await self._connected()
                 await client.send_message(mail, recipients=list(to))
+            except _ConnectFailed as exc:
+                return exc.outcome
             except Exception as exc:
                 if client is not None:
                     with contextlib.suppress(Exception):
@@ -227,6 +277,29 @@ async def _auth_plain_with_identity(client: aiosmtplib.SMTP, server: SmtpServer)
     response = await client.execute_command(b"AUTH", b"PLAIN", base64.b64encode(raw))
     if response.code != 235:
         raise aiosmtplib.SMTPAuthenticationError(response.code, response.message)
+
+
+def classify_connect_error(exc: Exception, server: SmtpServer) -> Retry | Failed:
+    """Why connecting to a server a user named failed, by kind only: the remote's replies
+    are not repeated (the greeting or an error line of whatever listens on that port)."""
+    where = server.where
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        return Failed(f"SMTP server {where} refused authentication ({exc.code})")
+    text = str(exc)
+    if isinstance(exc, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in text:
+        return Failed(
+            f"TLS with SMTP server {where} failed: the server's certificate did not verify; "
+            "check the server name or skip-verify"
+        )
+    if isinstance(exc, aiosmtplib.SMTPTimeoutError | TimeoutError):
+        return Retry(f"SMTP server {where} timed out")
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return Retry(f"SMTP server {where} refused the connection ({exc.code})")
+    if isinstance(exc, ssl.SSLError) or "ssl" in text.lower() or "tls" in text.lower():
+        return Retry(f"TLS with SMTP server {where} failed")
+    if isinstance(exc, aiosmtplib.SMTPConnectError | OSError):
+        return Retry(f"could not connect to SMTP server {where}")
+    return Retry(f"SMTP with {where} failed before sending ({type(exc).__name__})")
 
 
 def classify_smtp_error(exc: Exception, server: SmtpServer) -> Outcome:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clarion.channels.base import Outbound, Outcome, fit_json, json_bytes, truncate
 from clarion.channels.http import HttpClient, check_url_syntax
-from clarion.channels.registry import ChannelKind
+from clarion.channels.registry import ChannelKind, Destination
 from clarion.render.markdown import Flavor, markdown_in_flavor
 
 PAYLOAD_BYTES = 27_000  # Teams refuses about 28 KB; keep a margin
@@ -58,7 +58,7 @@ TEAMS = Flavor(
 class TeamsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    webhook_url: str = Field(
+    webhook_url: Destination[str] = Field(
         description="the Workflows URL: https://….logic.azure.com/workflows/…/invoke?…&sig=…"
     )
 

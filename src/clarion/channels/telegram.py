@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clarion.channels.base import Failed, Outbound, Outcome, Retry, truncate
 from clarion.channels.http import HttpClient, check_url_syntax
-from clarion.channels.registry import ChannelKind
+from clarion.channels.registry import ChannelKind, Destination
 from clarion.render import markdown_to_telegram
 
 TEXT_LIMIT = 4096
@@ -28,7 +28,7 @@ class TelegramConfig(BaseModel):
     )
     chat_id: str = Field(min_length=1, description="user or group id (-100…), or @channel")
     message_thread_id: int | None = Field(None, description="forum topic id")
-    api_url: str = Field("https://api.telegram.org", description="Bot API server")
+    api_url: Destination[str] = Field("https://api.telegram.org", description="Bot API server")
 
     @field_validator("api_url")
     @classmethod

@@ -25,6 +25,7 @@ from clarion.cli.base import (
     key_values,
     messages_app,
     notifications_app,
+    secrets_app,
     show,
     tokens_app,
     users_app,
@@ -84,6 +85,41 @@ def db_migrate() -> None:
 
     asyncio.run(run())
     console.print("database is up to date")
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Seal every stored secret again under the newest key of CLARION_SECRET_KEY (the first).
+
+    Run it after putting a new key in front (CLARION_SECRET_KEY=new,old) on every server; once
+    it is done, the old key can be dropped.
+    """
+    from clarion.secrets import SecretBox, SecretsError, load_keys
+    from clarion.store.channels import reseal_secrets
+    from clarion.store.db import Database
+
+    settings = _settings()
+    key = settings.secret_key.get_secret_value() if settings.secret_key else None
+    try:
+        box = SecretBox(load_keys(key, settings.data_dir))
+    except SecretsError as exc:
+        err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+    async def run() -> list[str]:
+        db = Database(settings.resolved_database_url)
+        try:
+            async with db.begin() as conn:
+                return await reseal_secrets(conn, box)
+        finally:
+            await db.close()
+
+    try:
+        done = asyncio.run(run())
+    except SecretsError as exc:
+        err.print(f"[red]error[/red] {exc}; nothing was changed", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(f"re-sealed the secrets of {len(done)} channel(s) under the newest key")
 
 
 # --- users and tokens -------------------------------------------------------------------------

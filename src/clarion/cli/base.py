@@ -20,6 +20,7 @@ notifications_app = typer.Typer(help="Pause, resume and test delivery.", no_args
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 event_types_app = typer.Typer(help="The event type catalog.", no_args_is_help=True)
 channels_app = typer.Typer(help="Team channels (Slack, Discord, …).", no_args_is_help=True)
+secrets_app = typer.Typer(help="Secrets stored in the database.", no_args_is_help=True)
 for sub, name in (
     (users_app, "users"),
     (tokens_app, "tokens"),
@@ -28,6 +29,7 @@ for sub, name in (
     (db_app, "db"),
     (event_types_app, "event-types"),
     (channels_app, "channels"),
+    (secrets_app, "secrets"),
 ):
     app.add_typer(sub, name=name)
 

@@ -161,6 +161,28 @@ async def update_channel(
     return await get_channel(conn, box, channel_id)
 
 
+async def reseal_secrets(conn: AsyncConnection, box: SecretBox) -> list[str]:
+    """Seal every channel's secrets again under the newest key, so that older keys can be
+    retired; the names of the channels re-sealed. A SecretsError naming the channel when
+    one does not open (nothing is written then, if the caller's transaction rolls back)."""
+    rows = await conn.execute(
+        sa.select(channels.c.id, channels.c.name, channels.c.secrets)
+        .where(channels.c.secrets.is_not(None))
+        .order_by(channels.c.name)
+    )
+    done = []
+    for channel_id, name, sealed in rows.all():
+        try:
+            resealed = box.reseal(sealed)
+        except SecretsError as exc:
+            raise SecretsError(f"channel {name!r}: {exc}") from None
+        await conn.execute(
+            channels.update().where(channels.c.id == channel_id).values(secrets=resealed)
+        )
+        done.append(str(name))
+    return done
+
+
 async def delete_channel(conn: AsyncConnection, channel_id: uuid.UUID) -> bool:
     result = await conn.execute(channels.delete().where(channels.c.id == channel_id))
     if result.rowcount:

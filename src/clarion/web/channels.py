@@ -19,7 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clarion.api.deps import Principal, ServiceDep
 from clarion.channels.probe import ProbeResult, send_test_message
-from clarion.channels.registry import ChannelConfigError, ChannelKind, kinds, validate_config
+from clarion.channels.registry import (
+    ChannelConfigError,
+    ChannelKind,
+    check_destination,
+    kinds,
+    updated_config,
+)
 from clarion.limits import NAME_LENGTH
 from clarion.secrets import SecretsError
 from clarion.service import Service
@@ -94,24 +100,32 @@ async def _form_page(
 @dataclass
 class Posted:
     draft: Draft
-    raw: dict[str, Any]  # the config as posted, secrets included
+    given: dict[str, Any]  # the config as posted, secrets typed included (None: remove)
     errors: list[str]
     action: str
 
 
+@dataclass(frozen=True)
+class Saved:
+    """The channel the form edits, as stored (nothing for a new one)."""
+
+    config: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, Any] = field(default_factory=dict)
+
+
 async def _read_posted(
-    request: Request, service: Service, kind: ChannelKind, stored: dict[str, Any], scope: str
+    request: Request, service: Service, kind: ChannelKind, saved: Saved, scope: str
 ) -> Posted:
     """The posted form. A secret field left empty keeps the value typed before a Test
-    Connection (the sealed draft), else the ``stored`` one; ``scope`` names the form."""
+    Connection (the sealed draft), else the saved one; ``scope`` names the form."""
     form = await read_form(request)
     fields = fields_of(kind)
     raw, errors = config_from_form(fields, form)
     secret_names = {f.name for f in fields if f.secret}
     drafted = open_draft(service.secret_box, first(form, "draft"), scope)
-    typed = {k: v for k, v in {**drafted, **raw}.items() if k in secret_names and v}
-    raw = {**{k: v for k, v in stored.items() if k in secret_names}, **drafted, **raw}
-    raw = {k: v for k, v in raw.items() if v is not None}  # secrets ticked for removal
+    given = {**drafted, **raw}
+    typed = {k: v for k, v in given.items() if k in secret_names and v}
+    shown = {**{k: v for k, v in saved.secrets.items() if k in secret_names}, **given}
     name = first(form, "name").strip()
     if not name:
         errors.append("name: give the channel a name")
@@ -124,21 +138,28 @@ async def _read_posted(
         errors.append(f"events: unknown event type(s) {', '.join(unknown)}")
     draft = Draft(
         name=name,
-        config={k: v for k, v in raw.items() if k not in secret_names},
+        config={k: v for k, v in given.items() if k not in secret_names},
         events=events,
         enabled=bool(form.get("enabled")),
-        secrets_set={k for k in secret_names if raw.get(k)},
+        secrets_set={k for k in secret_names if shown.get(k)},
         sealed=seal_draft(service.secret_box, typed, scope),
     )
-    return Posted(draft, raw, errors, first(form, "do", "save"))
+    return Posted(draft, given, errors, first(form, "do", "save"))
 
 
-def _validated(posted: Posted, kind: ChannelKind) -> tuple[dict[str, Any], dict[str, Any]] | None:
+async def _validated(
+    service: Service, posted: Posted, kind: ChannelKind, saved: Saved
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The config to test or save, by the API's rules (saved secrets kept unless the
+    destination changes; the destination checked before saving)."""
     try:
-        return validate_config(kind.kind, posted.raw)
+        checked = updated_config(kind.kind, saved.config, saved.secrets, posted.given)
+        if posted.action != "test":
+            await check_destination(kind.kind, {**checked[0], **checked[1]}, service.channel_deps)
     except ChannelConfigError as exc:
         posted.errors.extend(str(exc).split("; "))
         return None
+    return checked
 
 
 Save = Callable[[AsyncConnection, dict[str, Any], dict[str, Any]], Awaitable[None]]
@@ -149,13 +170,14 @@ async def _submit(
     service: Service,
     principal: Principal,
     spec: ChannelKind,
+    saved: Saved,
     posted: Posted,
     save: Save,
     action: str,
     title: str,
 ) -> Response:
     """Test Connection or save a posted form; on an error or after a test, the form again."""
-    checked = _validated(posted, spec)
+    checked = await _validated(service, posted, spec, saved)
     probe = None
     if checked is not None and posted.action == "test":
         config = {**checked[0], **checked[1]}
@@ -268,7 +290,7 @@ async def create_channel(
     spec = kinds().get(kind)
     if spec is None:
         return message_page(service.brand, 404, "Unknown kind", f"kind: {kind!r} is unknown.")
-    posted = await _read_posted(request, service, spec, {}, f"new:{spec.kind}")
+    posted = await _read_posted(request, service, spec, Saved(), f"new:{spec.kind}")
 
     async def save(conn: AsyncConnection, public: dict[str, Any], secret: dict[str, Any]) -> None:
         await store.create_channel(
@@ -283,7 +305,7 @@ async def create_channel(
         )
 
     return await _submit(
-        request, service, principal, spec, posted, save, _new_action(spec), "New channel"
+        request, service, principal, spec, Saved(), posted, save, _new_action(spec), "New channel"
     )
 
 
@@ -335,7 +357,8 @@ async def update_channel(
 ) -> Response:
     channel, spec = await _channel(service, ref)
     scope = f"channel:{channel.id}"
-    posted = await _read_posted(request, service, spec, channel.secrets, scope)
+    saved = Saved(channel.config, channel.secrets)
+    posted = await _read_posted(request, service, spec, saved, scope)
 
     async def save(conn: AsyncConnection, public: dict[str, Any], secret: dict[str, Any]) -> None:
         await store.update_channel(
@@ -350,7 +373,9 @@ async def update_channel(
         )
 
     action = f"/admin/channels/{channel.id}"
-    return await _submit(request, service, principal, spec, posted, save, action, channel.name)
+    return await _submit(
+        request, service, principal, spec, saved, posted, save, action, channel.name
+    )
 
 
 @router.post("/{ref}/test")

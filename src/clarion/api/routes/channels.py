@@ -1,7 +1,8 @@
 """Team channels over HTTP: kinds and their schemas, CRUD, and Test Connection.
 
 Secret fields are write-only: responses show them as ``{"set": true|false}``. An update
-that leaves a secret field out keeps the stored value.
+that leaves a secret field out keeps the stored value, unless it changes where the secrets
+go (a destination field): then they must be given again.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from clarion.api.schemas import ChannelCreate, ChannelPatch, ChannelTest
 from clarion.channels.probe import send_test_message
 from clarion.channels.registry import (
     ChannelConfigError,
+    check_destination,
     get_kind,
     kinds,
     masked,
+    updated_config,
     validate_config,
 )
 from clarion.service import Service
@@ -63,6 +66,7 @@ async def list_kinds(principal: AdminDep) -> dict[str, Any]:
                 "title": k.title,
                 "description": k.description,
                 "secret_fields": sorted(k.secret_fields),
+                "destination_fields": sorted(k.destination_fields),
                 "config_schema": k.schema(),
             }
             for k in sorted(kinds().values(), key=lambda k: k.kind)
@@ -81,6 +85,7 @@ async def list_all(service: ServiceDep, principal: AdminDep) -> dict[str, Any]:
 async def create(body: ChannelCreate, service: ServiceDep, principal: AdminDep) -> dict[str, Any]:
     try:
         public, secret = validate_config(body.kind, body.config)
+        await check_destination(body.kind, {**public, **secret}, service.channel_deps)
     except ChannelConfigError as exc:
         raise _config_error(exc) from None
     await _check_events(service, body.events)
@@ -124,10 +129,12 @@ async def update(
     changes: dict[str, Any] = body.model_dump(exclude_none=True, exclude={"config"})
     secrets = None
     if body.config is not None:
-        # Secret fields left out keep their stored values.
-        merged = {**current.secrets, **body.config}
         try:
-            changes["config"], secrets = validate_config(current.kind, merged)
+            changes["config"], secrets = updated_config(
+                current.kind, current.config, current.secrets, body.config
+            )
+            full = {**changes["config"], **secrets}
+            await check_destination(current.kind, full, service.channel_deps)
         except ChannelConfigError as exc:
             raise _config_error(exc) from None
     if body.events is not None:
