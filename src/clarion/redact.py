@@ -25,7 +25,7 @@ _KEY_WORDS = r"authorization|cookie|token|secret|passw(?:or)?d|api[_-]?key|crede
 # message, a pydantic error's input).
 _ASSIGNMENT = re.compile(
     rf"""(?P<key>[\w-]*(?:{_KEY_WORDS})[\w-]*)(?P<sep>['"]?\s*[:=]\s*)"""
-    r"""(?P<value>'[^']*'|"[^"]*"|[^\s,;)}\]]+)""",
+    r"""(?!\[redacted\])(?P<value>'[^']*'|"[^"]*"|[^\s,;)}\]]+)""",
     re.IGNORECASE,
 )
 # Token shapes worth hiding wherever they turn up: clarion's API tokens, Slack tokens,
@@ -139,7 +139,10 @@ class Scrubber:
     def __init__(self, *secrets: Any):
         found: set[str] = set()
         for text in (s for value in secrets for s in _strings(value)):
-            for part in (text, *_url_parts(text)):
+            # A URL's parts, not the whole of it: its scheme and host stay readable (and
+            # the host alone, as in a redacted URL, is no secret).
+            parts = list(_url_parts(text)) if "://" in text else [text]
+            for part in parts:
                 found.update(f for f in _forms(part) if len(f) >= _VALUE_MIN)
         # The longest first: a whole URL goes before its path, a path before a segment.
         self._secrets = sorted(found, key=len, reverse=True)

@@ -67,6 +67,11 @@ class TroubleHttp:
             self._server.close()
             await self._server.wait_closed()
 
+    def rotate(self) -> None:
+        """From now on, each path meets the errors of :data:`ROTATION` from the first."""
+        self._per_path.clear()
+        self.mode = ROTATE
+
     def _mode_for(self, request: bytes) -> str:
         if self.mode != ROTATE:
             return self.mode
@@ -107,10 +112,9 @@ class TroubleHttp:
 
 class EchoingSmtp:
     """An SMTP server offering AUTH PLAIN and LOGIN that refuses every attempt, quoting the
-    client's AUTH lines back in its 535 (or, with ``temporary``, 454) answer."""
+    client's AUTH lines back in its 535 answer."""
 
-    def __init__(self, temporary: bool = False) -> None:
-        self.temporary = temporary
+    def __init__(self) -> None:
         self.auth_lines: list[bytes] = []
         self._server: asyncio.Server | None = None
         self.port = 0
@@ -126,27 +130,33 @@ class EchoingSmtp:
             await self._server.wait_closed()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        code = b"454 4.7.0" if self.temporary else b"535 5.7.8"
+        code = b"535 5.7.8"
         writer.write(b"220 trouble ESMTP\r\n")
-        seen: list[bytes] = []
+        seen: list[bytes] = []  # an AUTH LOGIN exchange so far
+        awaited = 0  # its lines still to come
         try:
             while line := await reader.readline():
                 command = line.strip()
                 verb = command.split(b" ", 1)[0].upper()
-                if verb in (b"EHLO", b"HELO"):
-                    writer.write(b"250-trouble\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n")
-                elif verb == b"AUTH" and command.upper().startswith(b"AUTH LOGIN"):
-                    seen = [command]
-                    writer.write(b"334 VXNlcm5hbWU6\r\n")
-                elif verb == b"AUTH" or seen:
+                if awaited:
                     seen.append(command)
-                    if verb == b"AUTH" or len(seen) >= 3:
-                        self.auth_lines += seen
-                        quoted = b" | ".join(seen)
-                        writer.write(code + b" refused: " + quoted + b"\r\n")
-                        seen = []
-                    else:
+                    awaited -= 1
+                    if awaited:
                         writer.write(b"334 UGFzc3dvcmQ6\r\n")
+                    else:
+                        self.auth_lines += seen
+                        writer.write(code + b" refused: " + b" | ".join(seen) + b"\r\n")
+                elif verb in (b"EHLO", b"HELO"):
+                    writer.write(b"250-trouble\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n")
+                elif command.upper().startswith(b"AUTH LOGIN"):
+                    # The user name comes along (an initial response) or is asked for.
+                    seen = [command]
+                    awaited = 1 if len(command.split()) > 2 else 2
+                    asked = b"UGFzc3dvcmQ6" if awaited == 1 else b"VXNlcm5hbWU6"
+                    writer.write(b"334 " + asked + b"\r\n")
+                elif verb == b"AUTH":
+                    self.auth_lines.append(command)
+                    writer.write(code + b" refused: " + command + b"\r\n")
                 elif verb == b"QUIT":
                     writer.write(b"221 bye\r\n")
                     break
