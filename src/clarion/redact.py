@@ -35,7 +35,7 @@ _TOKEN_SHAPES = re.compile(
 )
 _SECRET_KEY = re.compile(
     r"(?:^|[_-])(?:authorization|cookie|set-cookie|token|secret|password|passwd|"
-    r"api_?key|credentials?|signature|sig|session)(?:$|[_-])",
+    r"api[_-]?key|credentials?|signature|sig|session)(?:$|[_-])",
     re.IGNORECASE,
 )
 # A URL's path segment or query value shorter than this is a word ("hooks", "api"), not
