@@ -74,6 +74,13 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric)
+    # uvicorn's lines (its unhandled-error tracebacks above all) go through this renderer
+    # too, even if a logging config of uvicorn's own gave its loggers their handlers.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        own = logging.getLogger(name)
+        for old in own.handlers[:]:
+            own.removeHandler(old)
+        own.propagate = True
 
 
 def scrub_secrets(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
