@@ -22,6 +22,8 @@ from aiohttp.resolver import DefaultResolver
 
 from clarion import encoding
 from clarion.channels.base import Delivered, Failed, Outcome, Retry, classify_http, trim
+from clarion.channels.scrub import scrub_outcome
+from clarion.redact import Scrubber
 
 USER_AGENT = "clarion/0.1"
 _DNS_CACHE_SECONDS = 60.0
@@ -350,7 +352,36 @@ class HttpClient:
         provider: str = "server",
         success_body: str | None = None,
     ) -> tuple[Outcome, int | None, str]:
-        """Send one request through the guard and classify the answer (see :meth:`post`)."""
+        """Send one request through the guard and classify the answer (see :meth:`post`).
+
+        A reason never holds the URL's path or query, nor a header's value: a provider's
+        error answer may quote the request, and those carry the credentials.
+        """
+        outcome, status, text = await self._request(
+            method,
+            url,
+            json_body=json_body,
+            data=data,
+            headers=headers,
+            provider=provider,
+            success_body=success_body,
+        )
+        if not isinstance(outcome, Delivered):
+            sent = [v for k, v in (headers or {}).items() if k.lower() != "content-type"]
+            outcome = scrub_outcome(outcome, Scrubber(url, sent))
+        return outcome, status, text
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any,
+        data: bytes | Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        provider: str,
+        success_body: str | None,
+    ) -> tuple[Outcome, int | None, str]:
         try:
             await self.check_destination(url)
         except DestinationRefused as exc:
@@ -373,15 +404,24 @@ class HttpClient:
                 return outcome, response.status, text
         except TimeoutError:
             return Retry(f"{provider} did not answer within {self.timeout:g}s"), None, ""
-        except aiohttp.ClientConnectorError as exc:
-            return (
-                Retry(f"could not connect to {provider} at {redact_url(url)}: {exc.os_error}"),
-                None,
-                "",
-            )
         except aiohttp.ClientError as exc:
-            return (
-                Retry(f"{provider} request failed: {trim(str(exc) or type(exc).__name__)}"),
-                None,
-                "",
-            )
+            return Retry(_transport_reason(exc, provider, url)), None, ""
+
+
+def _transport_reason(exc: aiohttp.ClientError, provider: str, url: str) -> str:
+    """Why a request failed, from the exception's class, status and errno and the redacted
+    URL only: aiohttp's own text repeats the whole URL (``url='…'``), and for webhook kinds
+    and Telegram the URL is the credential."""
+    where = redact_url(url)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        cause = exc.os_error.strerror or str(exc.os_error) or type(exc).__name__
+        return f"could not connect to {provider} at {where}: {cause}"
+    what = type(exc).__name__
+    if isinstance(exc, aiohttp.ClientResponseError):
+        # The message's first clause is aiohttp's ("Bad status line"); the rest quotes the
+        # server's answer, which may repeat the request.
+        first = exc.message.split(":", 1)[0].split("\n", 1)[0]
+        what += f" ({exc.status}: {trim(first, 60)})" if first else f" ({exc.status})"
+    elif isinstance(exc, aiohttp.ClientOSError) and exc.strerror:
+        what += f" ({exc.strerror})"
+    return f"{provider} request to {where} failed: {what}"

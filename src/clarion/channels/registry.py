@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from clarion.channels.base import Sender
 from clarion.channels.http import HttpClient
 from clarion.channels.mail import Composer
+from clarion.channels.scrub import ScrubbedSender
 
 
 class _DestinationMarker:
@@ -181,8 +182,12 @@ async def check_destination(kind: str, config: dict[str, Any], deps: ChannelDeps
 
 
 def build_sender(kind: str, config: dict[str, Any], deps: ChannelDeps) -> Sender:
+    """The kind's sender; its reasons never carry the config's secrets (a provider's error
+    may echo them, and reasons are shown to every admin and logged)."""
     spec = get_kind(kind)
-    return spec.build(_model(spec, config), deps)
+    sender = spec.build(_model(spec, config), deps)
+    secrets = [config[name] for name in sorted(spec.secret_fields) if config.get(name)]
+    return ScrubbedSender(sender, *secrets) if secrets else sender
 
 
 def min_interval(kind: str, config: dict[str, Any]) -> float:

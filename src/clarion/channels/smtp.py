@@ -24,7 +24,9 @@ import aiosmtplib
 from clarion.channels.base import Delivered, Failed, Outbound, Outcome, Retry, trim
 from clarion.channels.http import DestinationGuard, DestinationRefused
 from clarion.channels.mail import Composer
+from clarion.channels.scrub import scrub_outcome
 from clarion.config import Settings
+from clarion.redact import Scrubber
 
 # An idle connection older than this is checked with NOOP before it carries a message.
 HEALTH_CHECK_AFTER = 5.0
@@ -303,6 +305,30 @@ def classify_connect_error(exc: Exception, server: SmtpServer) -> Retry | Failed
 
 
 def classify_smtp_error(exc: Exception, server: SmtpServer) -> Outcome:
+    """Retry or fail by the server's answer; the reason quotes it without the credentials
+    (a server may echo the AUTH line, which holds the password in base64)."""
+    return scrub_outcome(_classify(exc, server), Scrubber(*_credentials(server)))
+
+
+def _credentials(server: SmtpServer) -> list[str]:
+    """The secrets and the AUTH lines built from them (PLAIN, with and without identity;
+    XOAUTH2)."""
+    found = [server.password] if server.password else []
+    if server.password:
+        for identity in dict.fromkeys(("", server.identity)):
+            plain = f"{identity}\0{server.username}\0{server.password}"
+            found.append(base64.b64encode(plain.encode()).decode())
+    token = None
+    if server.oauth_token is not None:
+        with contextlib.suppress(OSError):  # a token file gone: nothing of it to hide
+            token = server.oauth_token()
+    if token:
+        xoauth = f"user={server.username}\x01auth=Bearer {token}\x01\x01"
+        found += [token, base64.b64encode(xoauth.encode()).decode()]
+    return found
+
+
+def _classify(exc: Exception, server: SmtpServer) -> Outcome:
     where = server.where
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
         return Failed(f"SMTP server {where} refused authentication: {exc.code} {trim(exc.message)}")

@@ -309,7 +309,10 @@ class Dispatcher:
             )
         except Exception as exc:
             log.exception("sender raised", message_id=str(message.id), method=message.method)
-            return Retry(f"internal error in the {message.method} sender: {exc!r}")
+            # The class only: the exception's text may quote a config or URL with secrets;
+            # the logged traceback has the rest.
+            name = type(exc).__name__
+            return Retry(f"internal error in the {message.method} sender ({name}); see the log")
 
     # --- recording outcomes ----------------------------------------------------------------
 
