@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from tests.conftest import free_port
-from tests.fakes.trouble import ECHO_400, ECHO_500, MALFORMED, RESET, STALL, TroubleHttp
 
 from clarion.channels.base import Failed, Retry
 from clarion.channels.http import HttpClient
+from tests.conftest import free_port
+from tests.fakes.trouble import ECHO_400, ECHO_500, MALFORMED, RESET, STALL, TroubleHttp
 
 SECRET = "123456789:AAH-sEcReT-bot-token-in-the-path-0123456789"
 HEADER_SECRET = "hdr-sEcReT-0123456789abcdef"
