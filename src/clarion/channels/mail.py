@@ -61,6 +61,8 @@ def _check_address(value: str) -> str:
 
 
 def _check_sender(value: str) -> str:
+    if _CONTROL_RUN.search(value.strip()):
+        raise ValueError("a From address cannot hold line breaks or control characters")
     addr = email.utils.parseaddr(value)[1]
     if not addr or not _ADDRESS.match(addr):
         raise ValueError(f"{value!r} is not an address or 'Name <address>'")
