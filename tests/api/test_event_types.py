@@ -68,6 +68,8 @@ async def test_template_errors_surface_at_creation(start_server) -> None:
         ({"title_template": "{{ labels.amount }}"}, "title: label 'amount' is missing"),
         ({"title_template": "{{ secrets }}"}, "unknown variable(s) secrets"),
         ({"actions": [{"label": "x", "url": "ftp://{{ labels.number }}"}]}, "not an absolute http"),
+        ({"body_template": "{{ 'x' * 10000000 }}"}, "body: too large"),
+        ({"title_template": "{{ 'x' * 10 ** 9 }}"}, "title: too large"),
         ({"key": "Bad Key"}, "key"),
         ({"recipients": ["everyone"]}, "recipients"),
     ]

@@ -211,3 +211,24 @@ async def test_a_member_cannot_tell_others_from_unknown_users(start_server) -> N
     for ref in (mo["id"], "mo@example.com", "mo", "me"):
         status, found = await running.call("GET", f"/api/v1/users/{ref}", token=as_mo)
         assert status == 200 and found["id"] == mo["id"]
+
+
+async def test_names_with_line_breaks_or_control_characters_are_refused(start_server) -> None:
+    """A name goes into email headers, where a line break would break every email to them."""
+    running = await start_server(dispatch=False)
+    bob = await running.create_user("bob@example.com", name="Bob")
+    for bad in ("Ann\r\nBcc: eve@example.com", "Ann\u2028B", "Ann\x0bB", "Ann\x00", "A\x85B"):
+        status, answer = await running.call(
+            "POST", "/api/v1/users", json={"email": "ann@example.com", "name": bad}
+        )
+        assert status == 422 and "name" in str(answer["detail"]), (bad, answer)
+        status, answer = await running.call(
+            "PATCH", f"/api/v1/users/{bob['id']}", json={"name": bad}
+        )
+        assert status == 422 and "name" in str(answer["detail"]), (bad, answer)
+    status, user = await running.call("GET", f"/api/v1/users/{bob['id']}")
+    assert status == 200 and user["name"] == "Bob"
+    status, _ = await running.call(
+        "POST", "/api/v1/users", json={"email": "zoe@example.com", "name": "Zoë Straße-Ōta"}
+    )
+    assert status == 201

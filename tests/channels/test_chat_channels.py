@@ -67,6 +67,9 @@ async def test_slack_delivers_block_kit_with_user_text_escaped(
     assert "&lt;b&gt;x&lt;/b&gt;" in text and "&lt;@U123&gt;" in text
     assert "<https://evil.example|a>" not in text  # the label's link stays text
     assert actions["elements"][0]["url"] == "https://ci.example.com/b/1"
+    # The notification text (shown in alerts) is parsed for mentions as the blocks are.
+    assert "&lt;!channel&gt;" in body["text"] and "&lt;b&gt;x&lt;/b&gt;" in body["text"]
+    assert "<" not in body["text"] and ">" not in body["text"]
     assert message["attempt_count"] == 1
 
 

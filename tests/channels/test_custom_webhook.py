@@ -191,3 +191,25 @@ async def test_unreadable_secrets_hold_back_only_that_channel(start_server, sink
     held = await running.wait_status(queued[bad["name"]], {"temporary_failure"})
     assert "secrets cannot be read" in held["status_reason"]
     assert len(sink.received) == 1
+
+
+async def test_line_breaks_in_header_values_are_refused_naming_the_header(start_server) -> None:
+    """aiohttp refuses to send them: a 500 at test, a traceback at every send."""
+    running = await start_server(dispatch=False)
+    for headers in (
+        {"Authorization": "Bearer t0ps3cret\r\nX-Injected: 1"},
+        {"Authorization": "Bearer t0ps3cret\n"},
+        {"Authorization": "Bearer\x00t0ps3cret"},
+        {"X-Bad Name": "v"},
+    ):
+        config = {"endpoint": "https://hooks.example.com/in", "headers": headers}
+        for path, body in (
+            ("/api/v1/channels/test", {"kind": "webhook", "config": config}),
+            ("/api/v1/channels", {"name": "h", "kind": "webhook", "config": config}),
+        ):
+            status, answer = await running.call("POST", path, json=body)
+            assert status == 422, (path, headers, answer)
+            assert "config.headers" in answer["detail"], answer
+            assert "t0ps3cret" not in str(answer)
+    status, listing = await running.call("GET", "/api/v1/channels")
+    assert status == 200 and listing["items"] == []

@@ -136,3 +136,19 @@ async def test_a_loopback_server_is_refused_at_save_and_test_unless_allowed(
         assert status == 422 and "config.smtp_server" in answer["detail"]
     finally:
         await listener.stop()
+
+
+async def test_line_breaks_in_the_from_address_are_refused(start_server) -> None:
+    running = await start_server(dispatch=False)
+    for sender in (
+        "Deploys <deploys@example.com>\r\nBcc: eve@example.com",
+        "Deploys\n <deploys@example.com>",
+        "Deploys\u2028<deploys@example.com>",
+    ):
+        config = _config(25, from_address=sender)
+        for path, body in (
+            ("/api/v1/channels/test", {"kind": "email", "config": config}),
+            ("/api/v1/channels", {"name": "mail", "kind": "email", "config": config}),
+        ):
+            status, answer = await running.call("POST", path, json=body)
+            assert status == 422 and "config.from_address" in answer["detail"], (path, answer)

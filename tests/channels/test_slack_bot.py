@@ -67,6 +67,8 @@ async def test_posts_block_kit_to_a_channel_with_text_escaped(start_server, slac
     text = section["text"]["text"]
     assert "&lt;!channel&gt;" in text and "<!channel>" not in text and "&lt;b&gt;" in text
     assert actions["elements"][0]["url"] == "https://ci.example.com/b/1"
+    assert "&lt;!channel&gt;" in body["text"] and "&lt;b&gt;x&lt;/b&gt;" in body["text"]
+    assert "<" not in body["text"] and ">" not in body["text"]
 
 
 async def test_dm_by_email_looks_the_person_up_once(start_server, slack) -> None:
@@ -128,11 +130,13 @@ async def test_slack_method_messages_the_user_directly(start_server, slack) -> N
     )
     await running.create_user("ann@example.com")
     await running.create_user("nobody@example.com")
-    [queued] = (await running.post_deleted("ann@example.com"))["messages"]
+    deleted = await running.post_deleted("ann@example.com", name="dev <!channel> & co")
+    [queued] = deleted["messages"]
     assert queued["method"] == "slack"
     await running.wait_status(queued["id"], {"sent"})
     post = next(r.json() for r in slack.received if "postMessage" in r.path)
     assert post["channel"] == "U0ANN0001" and "dev" in post["blocks"][0]["text"]["text"]
+    assert "dev &lt;!channel&gt; &amp; co" in post["text"] and "<" not in post["text"]
 
     [unknown] = (await running.post_deleted("nobody@example.com"))["messages"]
     failed = await running.wait_status(unknown["id"], {"permanent_failure"})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -285,3 +286,63 @@ async def test_a_refused_login_to_a_server_a_user_named_gives_the_code_only(serv
     )
     outcome = await send(server, guard=guard)
     assert isinstance(outcome, Failed) and outcome.reason.endswith("refused authentication (535)")
+
+
+LINE_SEPARATORS = ["\n", "\r\n", "\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e"]
+
+
+async def test_line_separators_in_titles_and_names_are_folded(servers) -> None:
+    """Each would make the email package refuse the header, on every attempt."""
+    controller, handler = smtp(servers)
+    sender = SmtpSender(SmtpServer("127.0.0.1", controller.port), COMPOSER, "c@example.com")
+    try:
+        for n, separator in enumerate(LINE_SEPARATORS):
+            message = outbound(n)
+            message = replace(
+                message,
+                content=replace(message.content, title=f"Workspace{separator}dev-{n}"),
+                recipient=replace(message.recipient, name=f"Ann{separator}Bcc: eve@example.com"),
+            )
+            outcome = await sender.send(message)
+            assert isinstance(outcome, Delivered), (separator, outcome)
+    finally:
+        await sender.close()
+    assert len(handler.messages) == len(LINE_SEPARATORS)
+    for n, mail in enumerate(handler.messages):
+        assert mail.message["Subject"] == f"Workspace dev-{n}"
+        assert mail.message["To"].addresses[0].display_name == "Ann Bcc: eve@example.com"
+        assert mail.message["To"].addresses[0].addr_spec == "ann@example.com"
+        assert mail.message["Bcc"] is None and mail.rcpt_tos == ["ann@example.com"]
+
+
+async def test_an_email_that_cannot_be_composed_fails_with_a_reason(servers) -> None:
+    controller, handler = smtp(servers)
+    server = SmtpServer("127.0.0.1", controller.port)
+    sender = SmtpSender(server, COMPOSER, "Clarion\r\nBcc: eve@example.com <c@example.com>")
+    try:
+        outcome = await sender.send(outbound())
+    finally:
+        await sender.close()
+    assert isinstance(outcome, Failed)
+    assert outcome.reason.startswith("the email could not be composed: ValueError")
+    assert handler.connections == 0 and not handler.messages
+
+
+async def test_list_unsubscribe_is_the_plain_url_not_encoded_words(servers) -> None:
+    """Providers offer one-click unsubscribe only for a header they can read as a URL."""
+    url = "https://clarion.example.com/unsubscribe/" + "A1b2-C3d4_" * 20
+    composer = Composer(
+        Brand(), lambda _: "http://clarion.test/settings", unsubscribe_url=lambda _: url
+    )
+    controller, handler = smtp(servers)
+    sender = SmtpSender(SmtpServer("127.0.0.1", controller.port), composer, "c@example.com")
+    try:
+        assert isinstance(await sender.send(outbound()), Delivered)
+    finally:
+        await sender.close()
+    [mail] = handler.messages
+    raw = dict(mail.message.raw_items())["List-Unsubscribe"]
+    unfolded = raw.replace("\r\n", "").replace("\n", "").strip()
+    assert unfolded == f"<{url}>"
+    assert "=?" not in raw
+    assert dict(mail.message.raw_items())["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

@@ -21,7 +21,7 @@ from clarion.limits import (
     check_json,
     check_labels,
 )
-from clarion.store.users import USERNAME
+from clarion.store.users import USERNAME, check_name
 
 Role = Literal["owner", "user-admin", "template-admin", "member"]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -63,6 +63,7 @@ class UserCreate(Body):
     roles: list[Role] = Field(default_factory=lambda: list[Role](["member"]))
 
     _email = field_validator("email")(_check_email)
+    _name = field_validator("name")(check_name)
 
     @field_validator("username")
     @classmethod
@@ -76,6 +77,11 @@ class UserPatch(Body):
     status: Literal["active", "suspended"] | None = None
     roles: list[Role] | None = None
     name: str | None = Field(None, max_length=NAME_LENGTH)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else check_name(value)
 
 
 class TokenCreate(Body):

@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from clarion.channels.base import Outbound, Outcome
 from clarion.channels.http import HttpClient, check_url_syntax
 from clarion.channels.registry import ChannelKind, Destination
+
+# An HTTP header name (RFC 9110 token) and what a header value may not hold (tab aside).
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class CustomWebhookConfig(BaseModel):
@@ -34,6 +39,18 @@ class CustomWebhookConfig(BaseModel):
     @classmethod
     def _endpoint(cls, value: str) -> str:
         check_url_syntax(value)
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        # A line break would end the header early (aiohttp refuses to send it at all); the
+        # value is a secret, so the message names the header only.
+        for name, text in value.items():
+            if not _TOKEN.match(name):
+                raise ValueError(f"{name!r} is not a header name")
+            if _CONTROL.search(text):
+                raise ValueError(f"the value of {name!r} holds a line break or control character")
         return value
 
     @field_validator("secret")

@@ -6,12 +6,14 @@ RFC 8058 one-click unsubscribe headers.
 
 from __future__ import annotations
 
+import email.policy
 import email.utils
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
+from email.policy import Policy
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -20,6 +22,35 @@ from clarion.channels.base import Outbound
 from clarion.render.email import Brand, EmailLinks, email_html, email_text
 
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+# What ends a line for the email package (str.splitlines) and the other control characters:
+# none may stand in a header, where the package refuses them (or writes them raw).
+_CONTROL_RUN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# The longest header line SMTP carries (RFC 5322), without its CRLF.
+_MAX_LINE = 998
+
+
+def header_text(value: str) -> str:
+    """``value`` on one header line: each run of line breaks and control characters is a space."""
+    return _CONTROL_RUN.sub(" ", value).strip()
+
+
+class _VerbatimHeader(UnstructuredHeader, BaseHeader):
+    """A header written as it is, on one line: ``List-Unsubscribe: <https://…>``.
+
+    The email package folds a long value by splitting it into RFC 2047 encoded words, and
+    mail providers then do not recognise the URL and offer no one-click unsubscribe. An
+    ASCII URL needs no encoding, and folding inside it would put a space in it."""
+
+    def fold(self, *, policy: Policy) -> str:
+        line = f"{self.name}: {self}"
+        if not str(self).isascii() or len(line) > _MAX_LINE or _CONTROL_RUN.search(line):
+            return str(super().fold(policy=policy))
+        return line + str(policy.linesep)
+
+
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("list-unsubscribe", _VerbatimHeader)
+POLICY = email.policy.default.clone(header_factory=_HEADERS)
 
 
 def _check_address(value: str) -> str:
@@ -30,6 +61,8 @@ def _check_address(value: str) -> str:
 
 
 def _check_sender(value: str) -> str:
+    if _CONTROL_RUN.search(value.strip()):
+        raise ValueError("a From address cannot hold line breaks or control characters")
     addr = email.utils.parseaddr(value)[1]
     if not addr or not _ADDRESS.match(addr):
         raise ValueError(f"{value!r} is not an address or 'Name <address>'")
@@ -82,10 +115,10 @@ class Composer:
     def mime(self, message: Outbound, sender: str, to: Sequence[str]) -> EmailMessage:
         """The message as multipart/alternative (text first, HTML last), ready for SMTP."""
         html, text, links = self.parts(message)
-        mail = EmailMessage()
+        mail = EmailMessage(policy=POLICY)
         mail["From"] = sender
         mail["To"] = recipients_header(message, to)
-        mail["Subject"] = message.content.title
+        mail["Subject"] = header_text(message.content.title)
         mail["Date"] = email.utils.formatdate(localtime=False)
         domain = email.utils.parseaddr(sender)[1].rpartition("@")[2] or "clarion.invalid"
         mail["Message-ID"] = email.utils.make_msgid(idstring=message.message_id, domain=domain)
@@ -99,7 +132,7 @@ class Composer:
 
 
 def recipients_header(message: Outbound, to: Sequence[str]) -> str | Address:
-    name = message.recipient.name or message.recipient.username
+    name = header_text(message.recipient.name or message.recipient.username)
     if len(to) == 1 and to[0] == message.recipient.email and name:
         return Address(display_name=name, addr_spec=to[0])
     return ", ".join(to)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clarion.channels.base import Failed, Outbound, Outcome
 from clarion.channels.http import HttpClient, check_url_syntax
-from clarion.channels.mail import Composer, EmailAddress, SenderAddress
+from clarion.channels.mail import Composer, EmailAddress, SenderAddress, header_text
 from clarion.channels.registry import ChannelKind, Destination
 
 RESEND_INTERVAL = 0.5  # 2 requests/s per team
@@ -67,7 +67,7 @@ class ResendSender:
         body: dict[str, Any] = {
             "from": self.sender,
             "to": to,
-            "subject": message.content.title,
+            "subject": header_text(message.content.title),
             "html": html,
             "text": text,
         }

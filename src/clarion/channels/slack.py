@@ -14,6 +14,7 @@ from clarion.channels.base import Outbound, Outcome, truncate
 from clarion.channels.http import HttpClient, check_url_syntax
 from clarion.channels.registry import ChannelKind, Destination
 from clarion.render import markdown_to_slack
+from clarion.render.markdown import escape_slack
 
 HEADER_LIMIT = 150
 SECTION_LIMIT = 3000
@@ -67,7 +68,9 @@ def slack_payload(message: Outbound, channel: str = "") -> dict[str, Any]:
                 ],
             }
         )
-    payload: dict[str, Any] = {"text": truncate(content.title, SECTION_LIMIT), "blocks": blocks}
+    # Slack reads <!channel>, <@U…> and links in the top-level text as it does in mrkdwn.
+    text = escape_slack(truncate(content.title, SECTION_LIMIT))
+    payload: dict[str, Any] = {"text": text, "blocks": blocks}
     if channel:
         payload["channel"] = channel
     return payload

@@ -244,7 +244,11 @@ class SmtpSender:
         to = self.to or ((message.recipient.email,) if message.recipient.email else ())
         if not to:
             return Failed("the recipient has no email address")
-        mail = self.composer.mime(message, self.sender, to)
+        try:
+            mail = self.composer.mime(message, self.sender, to)
+        except Exception as exc:  # the same message would fail the same way on every attempt
+            reason = f"{type(exc).__name__}: {trim(str(exc))}"
+            return Failed(f"the email could not be composed: {reason}")
         async with self._slots:
             client: aiosmtplib.SMTP | None = None
             try:

@@ -76,6 +76,10 @@ class Accounts:
         transaction must then be rolled back)."""
         if "owner" in roles and not actor.is_owner:
             raise AccountRefused(403, "only an owner can grant the owner role")
+        try:
+            store.check_name(name)
+        except ValueError as exc:
+            raise AccountRefused(422, f"name: {exc}") from None
         username = username or email.split("@")[0]
         if not store.USERNAME.match(username):
             raise AccountRefused(

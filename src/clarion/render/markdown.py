@@ -117,6 +117,11 @@ def _plain_link(label: str, url: str) -> str:
     return f"{label} ({url})"
 
 
+def escape_slack(text: str) -> str:
+    """Text for Slack, which reads ``<…>`` as mentions and links and ``&`` as an entity."""
+    return _slack_escape(text)
+
+
 def _slack_escape(text: str) -> str:
     # Slack mrkdwn: only these three; this also disarms <!channel> and <@U…> mentions.
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

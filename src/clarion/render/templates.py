@@ -23,9 +23,16 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 from jinja2 import StrictUndefined, meta
-from jinja2.sandbox import SandboxedEnvironment
 
 from clarion.render.direct import Finalize, Renderer, compile_direct
+from clarion.render.limits import (
+    MAX_RENDERED_CHARS,
+    BoundedSandbox,
+    LimitExceeded,
+    bound_tree,
+    budget,
+    charge,
+)
 from clarion.render.values import (
     VALUES_KEY,
     Trusted,
@@ -168,6 +175,17 @@ def _url_value(value: Any) -> str:
     return quote(text, safe="")
 
 
+def _printed(finalize: Any) -> Any:
+    """``finalize`` charging what it prints to the render's budget."""
+
+    def printed(value: Any) -> str:
+        text: str = finalize(value)
+        charge(0, len(text))
+        return text
+
+    return printed
+
+
 def _is_absolute_http(text: str) -> bool:
     try:
         parts = urlsplit(text)
@@ -184,17 +202,15 @@ def code_block(value: Any) -> Trusted:
     return Trusted(f"{fence}\n{text}\n{fence}")
 
 
-def _environment(finalize: Any) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
-        undefined=_Missing, autoescape=False, finalize=finalize, auto_reload=False
-    )
+def _environment(finalize: Any) -> BoundedSandbox:
+    env = BoundedSandbox(undefined=_Missing, autoescape=False, finalize=finalize, auto_reload=False)
     env.filters["code_block"] = code_block
     return env
 
 
 _MARKDOWN_ENV = _environment(hold)
-_URL_ENV = _environment(_url_value)
-_PLAIN_ENV = _environment(_as_text)
+_URL_ENV = _environment(_printed(_url_value))
+_PLAIN_ENV = _environment(_printed(_as_text))
 # Each kind's ``finalize`` as a direct renderer calls it: (variables, value).
 _FINALIZE: dict[str, Finalize] = {
     "markdown": lambda variables, value: keep(variables[VALUES_KEY], value),
@@ -207,7 +223,7 @@ _FINALIZE: dict[str, Finalize] = {
 def _compile(kind: str, source: str) -> Renderer:
     env = {"markdown": _MARKDOWN_ENV, "url": _URL_ENV, "plain": _PLAIN_ENV}[kind]
     direct = compile_direct(env.parse(source), env, VARIABLES, _FINALIZE[kind])
-    return direct or functools.partial(_run, env.from_string(source))
+    return direct or functools.partial(_run, env.from_string(bound_tree(env.parse(source))))
 
 
 # The environments' globals (range, dict, namespace, …), merged into each render's variables
@@ -219,7 +235,26 @@ def _run(template: jinja2.Template, variables: Mapping[str, Any]) -> str:
     """``template.render(variables)``, building the context from one plain dict."""
     env = template.environment
     context = env.context_class(env, {**_GLOBALS, **variables}, template.name, template.blocks)
-    return env.concat(template.root_render_func(context))
+    with budget():
+        out: list[str] = []
+        size = 0
+        for piece in template.root_render_func(context):
+            size += len(piece)
+            charge(0, len(piece))
+            if size > MAX_RENDERED_CHARS:
+                raise LimitExceeded(_too_long(size))
+            out.append(piece)
+        return "".join(out)
+
+
+def _too_long(size: int) -> str:
+    return f"renders to more than {MAX_RENDERED_CHARS} characters (the limit of a part)"
+
+
+def _bounded(where: str, text: str) -> str:
+    if len(text) > MAX_RENDERED_CHARS:
+        raise TemplateError(f"{where}: {_too_long(len(text))}")
+    return text
 
 
 def _render(kind: str, where: str, source: str, variables: Mapping[str, Any]) -> str:
@@ -233,6 +268,10 @@ def _render(kind: str, where: str, source: str, variables: Mapping[str, Any]) ->
         raise TemplateError(f"{where}: {exc.message}") from None
     except jinja2.exceptions.SecurityError as exc:
         raise TemplateError(f"{where}: not allowed in a template: {exc}") from None
+    except LimitExceeded as exc:
+        raise TemplateError(f"{where}: too large: {exc}") from None
+    except RecursionError:
+        raise TemplateError(f"{where}: too large: it nests too deeply") from None
     except Exception as exc:  # a template's own runtime error, e.g. a bad filter argument
         raise TemplateError(f"{where}: {type(exc).__name__}: {exc}") from None
 
@@ -272,14 +311,15 @@ def render_event(
     """Render an event type for one recipient; raises TemplateError naming the failing part."""
     variables = ctx.variables()
     title_skeleton, title_values = _render_skeleton("title", title_template, variables)
-    title_markdown = _one_line(fill(title_skeleton, title_values))
+    title_markdown = _bounded("title", _one_line(fill(title_skeleton, title_values)))
     body_skeleton, body_values = _render_skeleton("body", body_template, variables)
-    body_markdown = fill(body_skeleton, body_values).strip()
+    body_markdown = _bounded("body", fill(body_skeleton, body_values).strip())
     rendered_actions = []
     for number, action in enumerate(actions, 1):
         where = f"action {number}"
         label = " ".join(_render("plain", f"{where} label", action["label"], variables).split())
-        url = _render("url", f"{where} url", action["url"], variables)
+        url = _bounded(f"{where} url", _render("url", f"{where} url", action["url"], variables))
+        _bounded(f"{where} label", label)
         rendered_actions.append(RenderedAction(label, _check_url(f"{where} url", url)))
     body_html, body_text = html_and_text(body_skeleton.strip(), body_values, body_markdown)
     return Rendered(

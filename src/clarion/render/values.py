@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from clarion.render.limits import charge
 from clarion.render.markdown import (
     escape_markdown,
     markdown_to_html_and_text,
@@ -53,6 +54,7 @@ def keep(values: list[str], value: Any) -> str:
     text = "" if value is None else str(value)
     if "\ue000" in text:  # built from printed values (e.g. {% set %}): data as a whole
         text = _PLACEHOLDER.sub(lambda m: _value_at(values, m), text)
+    charge(0, len(text))
     values.append(text)
     return f"\ue000{len(values) - 1}\ue001"
 

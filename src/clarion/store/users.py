@@ -20,6 +20,18 @@ from clarion.store.tables import api_tokens, preferences, users
 ROLES = ("owner", "user-admin", "template-admin", "member")
 STATUSES = ("active", "suspended", "deleted")
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# Control characters and line separators: a name is put in email headers, where they break
+# the header (or the message), and in one-line places such as page titles.
+NAME_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def check_name(value: str) -> str:
+    """``value`` as a person's display name, or ValueError when it holds a control character."""
+    if NAME_CONTROL.search(value):
+        raise ValueError("a name cannot hold control characters or line breaks")
+    return value
+
+
 TOKEN_PREFIX = "clarion_"
 
 
