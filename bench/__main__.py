@@ -463,9 +463,9 @@ def smtp_rate(n: int) -> float:
 
 
 async def _smtp_send(port: int, n: int) -> float:
-    from clarion.channels.base import Outbound, Recipient
-    from clarion.channels.mail import Composer
-    from clarion.channels.smtp import SmtpSender, SmtpServer
+    from clarion.delivery.mail import Composer
+    from clarion.delivery.outcome import Outbound, Recipient
+    from clarion.delivery.smtp import SmtpSender, SmtpServer
     from clarion.render import Rendered
     from clarion.render.email import Brand
 

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from cryptography.fernet import InvalidToken
 
-from clarion.channels.base import Outbound
+from clarion.delivery.outcome import Outbound
 from clarion.intake.recipients import TRANSACTIONAL
 from clarion.secrets import SecretBox
 

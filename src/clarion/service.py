@@ -10,24 +10,24 @@ import structlog
 from pydantic import SecretStr
 
 from clarion import metrics
-from clarion.channels.base import Sender
-from clarion.channels.http import HttpClient
-from clarion.channels.inbox import InboxSender
-from clarion.channels.mail import Composer
 from clarion.channels.registry import ChannelDeps
 from clarion.channels.resend import RESEND_INTERVAL, ResendSender
 from clarion.channels.slack_bot import SlackBotSender
-from clarion.channels.smtp import SmtpSender, SmtpServer
-from clarion.channels.webhook import CoderWebhookSender
 from clarion.config import Settings
-from clarion.intake.accounts import Accounts
+from clarion.delivery.http import HttpClient
+from clarion.delivery.mail import Composer
+from clarion.delivery.outcome import Sender
+from clarion.delivery.smtp import SmtpSender, SmtpServer
+from clarion.dispatch.dispatcher import Dispatcher
+from clarion.dispatch.retry import RetryPolicy
+from clarion.dispatch.senders import SenderRegistry
+from clarion.domain.accounts import Accounts
 from clarion.intake.catalog import BUILTIN_EVENT_TYPES
 from clarion.intake.coalesce import IDEMPOTENCY_WINDOW, SingleEvents
 from clarion.intake.events import IntakeConfig
 from clarion.links import SignedLinks
-from clarion.queue.dispatcher import Dispatcher
-from clarion.queue.retry import RetryPolicy
-from clarion.queue.senders import SenderRegistry
+from clarion.methods.coder_webhook import CoderWebhookSender
+from clarion.methods.inbox import InboxSender
 from clarion.ratelimit import Limits
 from clarion.render.email import Brand
 from clarion.secrets import SecretBox, load_keys

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from clarion.channels.base import Outbound, Recipient
 from clarion.channels.mattermost import MattermostConfig, defuse_mentions, mattermost_payload
+from clarion.delivery.outcome import Outbound, Recipient
 from clarion.render import Rendered, RenderedAction
 
 ZWSP = "\u200b"

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from clarion.channels.base import Delivered, Outbound, Recipient, Retry
-from clarion.channels.http import HttpClient
-from clarion.channels.mail import Composer
 from clarion.channels.resend import ResendSender
+from clarion.delivery.http import HttpClient
+from clarion.delivery.mail import Composer
+from clarion.delivery.outcome import Delivered, Outbound, Recipient, Retry
 from clarion.render import Rendered
 from clarion.render.email import Brand
 from tests.fakes.mail import FakeResend

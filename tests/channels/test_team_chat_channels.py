@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from clarion.channels.base import Delivered, Failed, Outbound, Recipient, Retry
-from clarion.channels.http import HttpClient
 from clarion.channels.lark import LarkConfig, LarkSender
 from clarion.channels.pushover import PushoverConfig, PushoverSender
 from clarion.channels.teams import TeamsConfig, TeamsSender
+from clarion.delivery.http import HttpClient
+from clarion.delivery.outcome import Delivered, Failed, Outbound, Recipient, Retry
 from clarion.render import Rendered, RenderedAction
 from tests.conftest import free_port
 from tests.fakes.sink import Reply

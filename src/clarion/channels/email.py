@@ -12,10 +12,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from clarion.channels.http import DestinationRefused
-from clarion.channels.mail import EmailAddress, SenderAddress
 from clarion.channels.registry import ChannelConfigError, ChannelDeps, ChannelKind, Destination
-from clarion.channels.smtp import SmtpSender, SmtpServer
+from clarion.delivery.http import DestinationRefused
+from clarion.delivery.mail import EmailAddress, SenderAddress
+from clarion.delivery.smtp import SmtpSender, SmtpServer
 
 Security = Literal["auto", "starttls", "tls", "none"]
 

@@ -19,7 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from clarion.channels.base import (
+from clarion.channels.registry import ChannelKind, Destination
+from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.delivery.outcome import (
     Delivered,
     Failed,
     Outbound,
@@ -30,8 +32,6 @@ from clarion.channels.base import (
     trim,
     truncate,
 )
-from clarion.channels.http import HttpClient, check_url_syntax
-from clarion.channels.registry import ChannelKind, Destination
 from clarion.render.markdown import Flavor, markdown_in_flavor
 
 REQUEST_BYTES = 19_500  # Lark refuses request bodies over 20 KB

@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from clarion.channels.base import Outbound, Outcome, truncate
-from clarion.channels.http import HttpClient, check_url_syntax
 from clarion.channels.registry import ChannelKind, Destination
+from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.delivery.outcome import Outbound, Outcome, truncate
 
 TEXT_LIMIT = 4000  # older servers' post limit; current ones allow 16383
 

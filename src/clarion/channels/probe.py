@@ -9,8 +9,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from clarion.channels.base import Delivered, Outbound, Recipient
 from clarion.channels.registry import ChannelConfigError, ChannelDeps, build_sender
+from clarion.delivery.outcome import Delivered, Outbound, Recipient
 from clarion.render import Rendered, markdown_to_html, markdown_to_text
 
 TEST_TITLE = "Test Notification"

@@ -12,9 +12,9 @@ import json
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from clarion.channels.base import Delivered, Failed, Outbound, Outcome, Retry, trim, truncate
-from clarion.channels.http import HttpClient, check_url_syntax
 from clarion.channels.registry import ChannelKind, Destination
+from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.delivery.outcome import Delivered, Failed, Outbound, Outcome, Retry, trim, truncate
 
 MESSAGE_LIMIT = 1024
 TITLE_LIMIT = 250

@@ -13,10 +13,10 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from clarion.channels.base import Sender
-from clarion.channels.http import HttpClient
-from clarion.channels.mail import Composer
 from clarion.channels.scrub import ScrubbedSender
+from clarion.delivery.http import HttpClient
+from clarion.delivery.mail import Composer
+from clarion.delivery.outcome import Sender
 
 
 class _DestinationMarker:
@@ -76,8 +76,7 @@ class ChannelConfigError(ValueError):
 
 # One module per kind under clarion.channels, each defining ``KIND``.
 KIND_MODULES = (
-    "apprise_url",
-    "custom_webhook",
+    "apprise",
     "discord",
     "email",
     "gotify",
@@ -90,6 +89,7 @@ KIND_MODULES = (
     "slack_bot",
     "teams",
     "telegram",
+    "webhook",
 )
 
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from clarion.channels.base import Failed, Outbound, Outcome
-from clarion.channels.http import HttpClient, check_url_syntax
-from clarion.channels.mail import Composer, EmailAddress, SenderAddress, header_text
 from clarion.channels.registry import ChannelKind, Destination
+from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.delivery.mail import Composer, EmailAddress, SenderAddress, header_text
+from clarion.delivery.outcome import Failed, Outbound, Outcome
 
 RESEND_INTERVAL = 0.5  # 2 requests/s per team
 MAX_RECIPIENTS = 50

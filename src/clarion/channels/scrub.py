@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from clarion.channels.base import Defer, Delivered, Failed, Outbound, Outcome, Retry, Sender
+from clarion.delivery.outcome import Defer, Delivered, Failed, Outbound, Outcome, Retry, Sender
 from clarion.redact import Scrubber
 
 

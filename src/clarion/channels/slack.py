@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from clarion.channels.base import Outbound, Outcome, truncate
-from clarion.channels.http import HttpClient, check_url_syntax
 from clarion.channels.registry import ChannelKind, Destination
+from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.delivery.outcome import Outbound, Outcome, truncate
 from clarion.render import markdown_to_slack
 from clarion.render.markdown import escape_slack
 

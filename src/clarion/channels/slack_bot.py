@@ -15,10 +15,10 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from clarion.channels.base import Delivered, Failed, Outbound, Outcome, Retry, truncate
-from clarion.channels.http import HttpClient, check_url_syntax
 from clarion.channels.registry import ChannelKind, Destination
 from clarion.channels.slack import slack_payload
+from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.delivery.outcome import Delivered, Failed, Outbound, Outcome, Retry, truncate
 
 TEXT_LIMIT = 40_000
 # Slack errors that heal on their own; every other ``error`` is permanent.

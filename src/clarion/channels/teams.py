@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from clarion.channels.base import Outbound, Outcome, fit_json, json_bytes, truncate
-from clarion.channels.http import HttpClient, check_url_syntax
 from clarion.channels.registry import ChannelKind, Destination
+from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.delivery.outcome import Outbound, Outcome, fit_json, json_bytes, truncate
 from clarion.render.markdown import Flavor, markdown_in_flavor
 
 PAYLOAD_BYTES = 27_000  # Teams refuses about 28 KB; keep a margin

@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from clarion.channels.base import Failed, Outbound, Outcome, Retry, truncate
-from clarion.channels.http import HttpClient, check_url_syntax
 from clarion.channels.registry import ChannelKind, Destination
+from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.delivery.outcome import Failed, Outbound, Outcome, Retry, truncate
 from clarion.render import markdown_to_telegram
 
 TEXT_LIMIT = 4096

@@ -11,12 +11,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request, Response
 from markupsafe import Markup
 
-from clarion import messages
 from clarion.api.deps import ServiceDep
 from clarion.config import METHODS
+from clarion.domain import messages
 from clarion.errors import ClarionError
 from clarion.store import event_types as types_store
-from clarion.store.log import (
+from clarion.store.message_log import (
     CursorError,
     LogFilter,
     get_message,

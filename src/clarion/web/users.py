@@ -14,7 +14,7 @@ from clarion.api.deps import Principal, ServiceDep
 from clarion.api.errors import describe_validation_errors
 from clarion.api.routes.users import actor_of
 from clarion.api.schemas import UserCreate
-from clarion.intake.accounts import AccountRefused, Accounts, Actor, Concern
+from clarion.domain.accounts import AccountRefused, Accounts, Actor, Concern
 from clarion.service import Service
 from clarion.store import users as store
 from clarion.web.frame import app_page, confirm_page

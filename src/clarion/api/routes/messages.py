@@ -9,13 +9,13 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query
 
-from clarion import messages
 from clarion.api.deps import AdminDep, PrincipalDep, ServiceDep
 from clarion.api.jsonable import json_row
 from clarion.config import parse_duration
+from clarion.domain import messages
 from clarion.limits import MAX_WINDOW
-from clarion.store import log
-from clarion.store.log import CursorError, LogFilter
+from clarion.store import message_log as log
+from clarion.store.message_log import CursorError, LogFilter
 from clarion.store.settings import is_paused
 from clarion.store.stats import method_stats, queue_counter
 from clarion.store.tables import MESSAGE_STATES

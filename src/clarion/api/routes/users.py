@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clarion.api.deps import AdminDep, Principal, PrincipalDep, ServiceDep
 from clarion.api.jsonable import json_row
 from clarion.api.schemas import Preferences, TokenCreate, UserCreate, UserPatch
-from clarion.intake.accounts import AccountRefused, Accounts, Actor, Concern
+from clarion.domain.accounts import AccountRefused, Accounts, Actor, Concern
 from clarion.intake.recipients import TRANSACTIONAL
 from clarion.limits import MAX_OFFSET
 from clarion.store import users as store

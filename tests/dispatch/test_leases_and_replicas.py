@@ -215,7 +215,7 @@ async def test_stopping_while_outcomes_are_being_written_keeps_them(
 ) -> None:
     """The outcome batch in flight when the dispatcher stops is written, not dropped (the
     message would stay leased and be sent again once its lease ended)."""
-    import clarion.queue.dispatcher as dispatcher
+    import clarion.dispatch.dispatcher as dispatcher
 
     intake = await start_server(dispatch=False, webhook_endpoint=sink.url)
     await intake.create_user("ann@example.com")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from clarion.channels.base import Defer, Delivered, Failed, Outcome, Retry
+from clarion.delivery.outcome import Defer, Delivered, Failed, Outcome, Retry
 from clarion.store.tables import PENDING, PERMANENT_FAILURE, SENT, TEMPORARY_FAILURE
 
 # Backoff: the first retry waits this fraction of the retry interval and each next one

@@ -2,7 +2,7 @@
 
 A sender gets one :class:`Outbound` message and answers :data:`Outcome`: ``Delivered``,
 ``Retry(reason, after)`` or ``Failed(reason)``. What happens next (another attempt, when,
-or a permanent failure) is decided once, in :mod:`clarion.queue.retry`.
+or a permanent failure) is decided once, in :mod:`clarion.dispatch.retry`.
 """
 
 from __future__ import annotations

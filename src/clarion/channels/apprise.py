@@ -28,9 +28,9 @@ from typing import Any
 from markupsafe import escape
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from clarion.channels.base import Delivered, Failed, Outbound, Outcome, Retry, trim
-from clarion.channels.http import DestinationRefused, HttpClient, redact_url
 from clarion.channels.registry import ChannelKind, Destination
+from clarion.delivery.http import DestinationRefused, HttpClient, redact_url
+from clarion.delivery.outcome import Delivered, Failed, Outbound, Outcome, Retry, trim
 from clarion.render import Rendered
 
 THREADS = 4

@@ -3,7 +3,7 @@
 Every HTTP sender posts through :class:`HttpClient`, which refuses destinations on
 loopback and private ranges unless ``CLARION_ALLOW_PRIVATE_DESTINATIONS`` is set, and
 always refuses link-local and cloud metadata addresses. Answers go through the one
-classifier, :func:`clarion.channels.base.classify_http`.
+classifier, :func:`clarion.delivery.outcome.classify_http`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
 from clarion import encoding
-from clarion.channels.base import Delivered, Failed, Outcome, Retry, classify_http, trim
 from clarion.channels.scrub import scrub_outcome
+from clarion.delivery.outcome import Delivered, Failed, Outcome, Retry, classify_http, trim
 from clarion.redact import Scrubber
 
 USER_AGENT = "clarion/0.1"

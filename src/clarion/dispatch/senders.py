@@ -12,8 +12,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from clarion.channels.base import Failed, Outbound, Outcome, Retry, Sender
 from clarion.channels.registry import ChannelConfigError, ChannelDeps, build_sender, min_interval
+from clarion.delivery.outcome import Failed, Outbound, Outcome, Retry, Sender
 from clarion.secrets import SecretBox, SecretsError
 from clarion.store.channels import channels_by_ids
 from clarion.store.db import Database

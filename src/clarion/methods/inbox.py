@@ -6,7 +6,7 @@ the user's live streams.
 
 from __future__ import annotations
 
-from clarion.channels.base import Delivered, Outbound, Outcome
+from clarion.delivery.outcome import Delivered, Outbound, Outcome
 
 
 class InboxSender:

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from clarion.channels.base import Failed, Retry
-from clarion.channels.http import HttpClient
+from clarion.delivery.http import HttpClient
+from clarion.delivery.outcome import Failed, Retry
 from tests.conftest import free_port
 from tests.fakes.trouble import ECHO_400, ECHO_500, MALFORMED, RESET, STALL, TroubleHttp
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from clarion.channels.base import Delivered, Failed, Retry
-from clarion.queue.retry import MAX_RETRY_AFTER, RetryPolicy, decide
+from clarion.delivery.outcome import Delivered, Failed, Retry
+from clarion.dispatch.retry import MAX_RETRY_AFTER, RetryPolicy, decide
 from clarion.store.tables import PERMANENT_FAILURE, SENT, TEMPORARY_FAILURE
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

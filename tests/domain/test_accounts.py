@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from clarion.intake.accounts import AccountRefused, Accounts, Actor, Concern
+from clarion.domain.accounts import AccountRefused, Accounts, Actor, Concern
 from clarion.store.users import User
 
 CONCERNS: tuple[Concern, ...] = ("account", "preferences", "tokens")

@@ -23,7 +23,7 @@ from typing import Any
 import structlog
 
 from clarion import metrics
-from clarion.channels.base import (
+from clarion.delivery.outcome import (
     Defer,
     Delivered,
     Failed,
@@ -33,9 +33,9 @@ from clarion.channels.base import (
     Retry,
     Sender,
 )
-from clarion.queue.pacing import Pacer
-from clarion.queue.retry import RetryPolicy, decide
-from clarion.queue.senders import SenderRegistry
+from clarion.dispatch.pacing import Pacer
+from clarion.dispatch.retry import RetryPolicy, decide
+from clarion.dispatch.senders import SenderRegistry
 from clarion.render import Rendered
 from clarion.store.channels import disable_gone_channel
 from clarion.store.db import Database

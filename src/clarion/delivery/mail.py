@@ -18,7 +18,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-from clarion.channels.base import Outbound
+from clarion.delivery.outcome import Outbound
 from clarion.render.email import Brand, EmailLinks, email_html, email_text
 
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")

@@ -21,11 +21,11 @@ from typing import Any
 
 import aiosmtplib
 
-from clarion.channels.base import Delivered, Failed, Outbound, Outcome, Retry, trim
-from clarion.channels.http import DestinationGuard, DestinationRefused
-from clarion.channels.mail import Composer
 from clarion.channels.scrub import scrub_outcome
 from clarion.config import Settings
+from clarion.delivery.http import DestinationGuard, DestinationRefused
+from clarion.delivery.mail import Composer
+from clarion.delivery.outcome import Delivered, Failed, Outbound, Outcome, Retry, trim
 from clarion.redact import Scrubber
 
 # An idle connection older than this is checked with NOOP before it carries a message.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from clarion.queue.pacing import MARGIN, Pacer
+from clarion.dispatch.pacing import MARGIN, Pacer
 
 
 def test_slots_are_spaced_and_owned() -> None:
@@ -40,7 +40,7 @@ def test_the_next_send_counts_from_the_end_of_the_last_one() -> None:
 
 
 def test_slots_of_messages_that_never_come_back_are_forgotten(monkeypatch) -> None:
-    import clarion.queue.pacing as pacing
+    import clarion.dispatch.pacing as pacing
 
     monkeypatch.setattr(pacing, "_SLOTS_KEPT", 10)
     monkeypatch.setattr(pacing, "_SLOT_EXPIRY", 0.0)

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from clarion.channels.base import Delivered, Failed, Outbound, Recipient, Retry
-from clarion.channels.http import DestinationGuard
-from clarion.channels.mail import Composer
-from clarion.channels.smtp import SmtpSender, SmtpServer
 from clarion.config import Settings
+from clarion.delivery.http import DestinationGuard
+from clarion.delivery.mail import Composer
+from clarion.delivery.outcome import Delivered, Failed, Outbound, Recipient, Retry
+from clarion.delivery.smtp import SmtpSender, SmtpServer
 from clarion.render import Rendered, RenderedAction
 from clarion.render.email import Brand
 from tests.fakes.certs import Certificates, make_certificates
