@@ -141,6 +141,7 @@ class Running:
     service: Service
     url: str
     http: aiohttp.ClientSession
+    app: Any = None  # the ASGI application it serves
 
     async def call(
         self, method: str, path: str, *, token: str | None = ADMIN_TOKEN, **kwargs: Any
@@ -208,7 +209,8 @@ async def start_server(
         settings = make_settings(**overrides)
         service = Service(settings, dispatch=dispatch)
         # As `clarion server` starts it (trusted proxies included).
-        config = server_config(create_app(service), settings)
+        app = create_app(service)
+        config = server_config(app, settings)
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())
         while not server.started:
@@ -216,7 +218,8 @@ async def start_server(
                 task.result()
             await asyncio.sleep(0.01)
         servers.append((server, task))
-        return Running(service=service, url=f"http://{settings.http_address}", http=session)
+        url = f"http://{settings.http_address}"
+        return Running(service=service, url=url, http=session, app=app)
 
     yield start
     for server, task in servers:
