@@ -6,14 +6,25 @@ into :class:`datetime.timedelta`.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from clarion import config_aliases
+from clarion.config_aliases import EnvironmentNotes
 from clarion.limits import MAX_FORM_BYTES, MAX_REQUEST_BYTES
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
@@ -143,6 +154,17 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = Field("console", description="log line format")
     log_level: str = Field("info", description="debug, info, warning, error")
 
+    # What was read under Coder's names, and what was not read at all (load_settings).
+    _notes: EnvironmentNotes = PrivateAttr(default_factory=EnvironmentNotes)
+
+    @property
+    def notes(self) -> EnvironmentNotes:
+        return self._notes
+
+    @notes.setter
+    def notes(self, value: EnvironmentNotes) -> None:
+        self._notes = value
+
     @field_validator("http_address")
     @classmethod
     def _check_address(cls, value: str) -> str:
@@ -204,14 +226,33 @@ class Settings(BaseSettings):
         return None
 
 
-def load_settings(cli_args: list[str] | None = None, **overrides: Any) -> Settings:
-    """Settings from the environment, with ``clarion server`` flags (kebab-case) on top."""
+def load_settings(
+    cli_args: list[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Settings from the environment, with ``clarion server`` flags (kebab-case) on top.
+
+    Coder's names for the same settings are read too (see :mod:`clarion.config_aliases`);
+    what was read under another name, and which variables were not read at all, is kept in
+    :attr:`Settings.notes` for the server to say at start.
+    """
+    env = os.environ if environ is None else environ
+    fields = set(Settings.model_fields)
+    notes = EnvironmentNotes()
+    args = config_aliases.translate_flags(cli_args or [], fields, notes)
+    flagged = {a.partition("=")[0][2:].replace("-", "_") for a in args if a.startswith("--")}
+    values = {**config_aliases.from_coder(env, fields - flagged, notes), **overrides}
+    config_aliases.unknown_variables(env, fields, notes)
     if cli_args is None:
-        return Settings(**overrides)
-    return Settings(
-        _cli_parse_args=cli_args,
-        _cli_kebab_case=True,
-        _cli_prog_name="clarion server",
-        _cli_implicit_flags=True,
-        **overrides,
-    )
+        settings = Settings(**values)
+    else:
+        settings = Settings(
+            _cli_parse_args=args,
+            _cli_kebab_case=True,
+            _cli_prog_name="clarion server",
+            _cli_implicit_flags=True,
+            **values,
+        )
+    settings.notes = notes
+    return settings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 
+import structlog
 import uvicorn
 from fastapi import FastAPI
 
@@ -15,6 +16,7 @@ from clarion.service import Service
 
 def run_server(settings: Settings) -> None:
     configure_logging(settings.log_format, settings.log_level)
+    log_setting_names(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     config = server_config(create_app(Service(settings)), settings)
     server = uvicorn.Server(config)
@@ -27,6 +29,15 @@ def run_server(settings: Settings) -> None:
         print("  API token: set CLARION_ADMIN_TOKEN to bootstrap an owner token", flush=True)
     tune_gc()
     server.run()
+
+
+def log_setting_names(settings: Settings) -> None:
+    """Say which settings were read under Coder's names, and which variables were not read."""
+    log = structlog.get_logger("clarion.config")
+    for given, clarion in settings.notes.aliases:
+        log.info("setting read under another name", given=given, read_as=clarion)
+    for given, closest in settings.notes.unknown:
+        log.warning("unknown setting ignored", variable=given, closest_setting=closest)
 
 
 def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
