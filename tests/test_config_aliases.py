@@ -29,8 +29,9 @@ def test_coder_method_alone_selects_the_webhook_method(tmp_path: Path) -> None:
 
 
 def test_clarions_own_name_wins_and_the_current_coder_name_before_the_old(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch
 ) -> None:
+    monkeypatch.setenv("CLARION_METHOD", "inbox")  # what Settings reads itself
     env = {
         "CLARION_METHOD": "inbox",
         "CODER_NOTIFICATIONS_METHOD": "webhook",
