@@ -75,7 +75,7 @@ bench: $(BIN)/.bench-installed postgres
 # 10,000 messages through replicas killed at random and a flaky sink (takes minutes; the
 # test suite runs a short round). Figures: test-artifacts/chaos-<engine>.json.
 chaos: install postgres
-	CLARION_CHAOS_MESSAGES=$${CLARION_CHAOS_MESSAGES:-10000} $(BIN)/pytest -q -s tests/queue/test_chaos.py
+	CLARION_CHAOS_MESSAGES=$${CLARION_CHAOS_MESSAGES:-10000} $(BIN)/pytest -q -s tests/dispatch/test_chaos.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site

@@ -150,6 +150,9 @@ class Settings(BaseSettings):
     resend_api_url: str = Field("https://api.resend.com", description="Resend API base URL")
     slack_bot_token: SecretStr | None = Field(None, description="Slack bot token (method slack)")
     slack_api_url: str = Field("https://slack.com/api", description="Slack Web API base URL")
+    slack_signing_secret: SecretStr | None = Field(
+        None, description="Slack app's signing secret: checks button clicks sent to clarion"
+    )
 
     log_format: Literal["console", "json"] = Field("console", description="log line format")
     log_level: str = Field("info", description="debug, info, warning, error")

@@ -19,6 +19,10 @@ class Conflict(ClarionError):
     """The request clashes with the current state (a name taken, a message already sent)."""
 
 
+class Unauthenticated(ClarionError):
+    """The caller did not prove who it is (no credential, a wrong one, or a stale one)."""
+
+
 class Forbidden(ClarionError):
     """The caller may not do this."""
 

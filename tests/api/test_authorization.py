@@ -210,6 +210,8 @@ ROWS: dict[tuple[str, str], Call] = {
     ("POST", "/api/v1/inbox/read-all"): at("/api/v1/inbox/read-all"),
     ("POST", "/api/v1/inbox/{message_id}/read"): at("/api/v1/inbox/{message_id}/read"),
     ("GET", "/api/v1/inbox/stream"): at("/api/v1/inbox/stream"),
+    # Slack signs its requests; no token is asked (and, unconfigured, it is off).
+    ("POST", "/api/v1/slack/interactions"): at("/api/v1/slack/interactions"),
     ("GET", "/unsubscribe/{token}"): at("/unsubscribe/not-a-link"),
     ("POST", "/unsubscribe/{token}"): at("/unsubscribe/not-a-link"),
     ("GET", "/settings/notifications"): at("/settings/notifications"),
@@ -248,6 +250,7 @@ ROWS: dict[tuple[str, str], Call] = {
 # user-admin, owner, the admin token. SIGN_IN (0): a page sends the caller to sign in.
 # Pages that redirect after doing their work answer 303; a form missing its fields, 422.
 EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
+    ("POST", "/api/v1/slack/interactions"): (404, 404, 404, 404, 404, 404),
     ("DELETE", "/api/v1/channels/{channel_id}"): (401, 403, 403, 204, 204, 204),
     ("DELETE", "/api/v1/event-types/{key}"): (401, 403, 403, 204, 204, 204),
     ("DELETE", "/api/v1/users/{ref}"): (401, 403, 403, 204, 204, 204),

@@ -21,6 +21,7 @@ from clarion.api.routes import (
     inbox,
     messages,
     notifications,
+    slack,
     users,
 )
 from clarion.service import Service
@@ -65,7 +66,7 @@ def create_app(service: Service) -> FastAPI:
         return message_page(service.brand, 413, "Too much", message)
 
     app.add_middleware(BodyLimit, limit=service.settings.max_request_bytes, too_large=too_large)
-    routers = (health, users, events, event_types, channels, messages, notifications, inbox)
+    routers = (health, users, events, event_types, channels, messages, notifications, inbox, slack)
     pages = (unsubscribe, preferences, signin, inbox_page, admin, channel_pages, user_pages)
     for module in (*routers, *pages):
         app.include_router(module.router)

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from clarion.errors import ClarionError, Conflict, Forbidden, Invalid, NotFound
+from clarion.errors import ClarionError, Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from clarion.intake.events import IntakeError
 from clarion.store.db import ERRORS_THAT_MAY_BE_AN_OUTAGE, unavailable_reason
 
@@ -70,6 +70,7 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
 # The domain's errors as HTTP statuses, in this one place.
 STATUS_OF: dict[type[ClarionError], int] = {
     NotFound: 404,
+    Unauthenticated: 401,
     Conflict: 409,
     Forbidden: 403,
     Invalid: 422,

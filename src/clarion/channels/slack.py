@@ -63,8 +63,12 @@ def slack_payload(message: Outbound, channel: str = "") -> dict[str, Any]:
                             "text": truncate(a.label, BUTTON_LABEL_LIMIT),
                         },
                         "url": a.url,
+                        # A click comes back to the interactivity URL with this value: the
+                        # message it belongs to.
+                        "value": message.message_id,
+                        "action_id": f"clarion-action-{i}",
                     }
-                    for a in content.actions[:MAX_BUTTONS]
+                    for i, a in enumerate(content.actions[:MAX_BUTTONS])
                 ],
             }
         )

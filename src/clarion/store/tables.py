@@ -240,3 +240,18 @@ web_sessions = sa.Table(
     sa.Column("expires_at", UTCDateTime(), nullable=False, index=True),
     sa.Column("created_at", UTCDateTime(), nullable=False, default=_now),
 )
+
+# What recipients did with a delivered message: a click on one of its buttons in Slack.
+message_interactions = sa.Table(
+    "message_interactions",
+    metadata,
+    sa.Column("id", sa.Integer().with_variant(sa.BigInteger(), "postgresql"), primary_key=True),
+    sa.Column(
+        "message_id", sa.Uuid(), sa.ForeignKey("messages.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(200), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Index("ix_message_interactions_message_id", "message_id"),
+)

@@ -16,6 +16,7 @@ from clarion.config import METHODS
 from clarion.domain import messages
 from clarion.errors import ClarionError
 from clarion.store import event_types as types_store
+from clarion.store.interactions import interactions_of
 from clarion.store.message_log import (
     CursorError,
     LogFilter,
@@ -158,6 +159,10 @@ async def message_detail(
         # Sanitized with nh3 when the message was rendered.
         body_html=Markup(content.get("body_html", "")),
         retryable=row["status"] in messages.RETRYABLE,
+        interactions=[
+            {"action": i.action, "actor": i.actor, "at": _when(i.at), "provider": i.provider}
+            for i in await interactions_of(service.db, message_id)
+        ],
         attempts=[
             {**a._mapping, "started_at": _when(a.started_at), "finished_at": _when(a.finished_at)}
             for a in attempts

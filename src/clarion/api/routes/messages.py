@@ -15,6 +15,7 @@ from clarion.config import parse_duration
 from clarion.domain import messages
 from clarion.limits import MAX_WINDOW
 from clarion.store import message_log as log
+from clarion.store.interactions import interactions_of
 from clarion.store.message_log import CursorError, LogFilter
 from clarion.store.settings import is_paused
 from clarion.store.stats import method_stats, queue_counter
@@ -136,5 +137,9 @@ async def _message(
             "finished_at": a.finished_at.isoformat(),
         }
         for a in attempts
+    ]
+    out["interactions"] = [
+        {"provider": i.provider, "action": i.action, "actor": i.actor, "at": i.at.isoformat()}
+        for i in await interactions_of(service.db, message_id)
     ]
     return out
