@@ -2,9 +2,10 @@
 
 Deliveries and timings are labelled by ``method`` (the user method — ``smtp``, ``webhook``,
 ``inbox``, ``resend``, ``slack`` — or ``channel`` for team channels) and ``channel_kind``
-(``slack``, ``discord``, …; empty for user methods). Both come from fixed sets, so the
-number of series stays bounded: never a channel's id or name, and anything unexpected is
-``other``.
+(``slack``, ``discord``, …; empty for user methods), and deliveries also by ``event_type``.
+Methods and kinds come from fixed sets and event types from the catalog an admin keeps, so
+the number of series stays bounded: never a channel's id or name, and an unexpected method
+or kind is ``other``.
 """
 
 from __future__ import annotations
@@ -25,8 +26,21 @@ FAILED = "failed"
 
 DELIVERIES = Counter(
     "clarion_deliveries_total",
-    "Delivery attempts by method, channel kind and result (sent, retried, failed).",
-    ["method", "channel_kind", "result"],
+    "Delivery attempts by method, channel kind, event type and result (sent, retried, failed).",
+    ["method", "channel_kind", "event_type", "result"],
+    registry=REGISTRY,
+)
+INFLIGHT = Gauge(
+    "clarion_inflight_dispatches",
+    "Sends under way in this process, by method and channel kind.",
+    ["method", "channel_kind"],
+    registry=REGISTRY,
+)
+QUEUED_SECONDS = Histogram(
+    "clarion_queued_seconds",
+    "From enqueue to the start of a message's first send, by method and channel kind.",
+    ["method", "channel_kind"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300, 3600),
     registry=REGISTRY,
 )
 DISPATCH_SECONDS = Histogram(
@@ -74,10 +88,22 @@ def method_labels(method: str) -> tuple[str, str]:
 
 # The labelled series a send touches, looked up once per method: ``labels()`` takes a lock
 # and checks its arguments on every call, three times a message.
+@functools.lru_cache(maxsize=4096)
+def deliveries(method: str, event_type: str, result: str) -> Counter:
+    """clarion_deliveries_total for a message's method column, event type and a result."""
+    return DELIVERIES.labels(*method_labels(method), event_type, result)
+
+
 @functools.lru_cache(maxsize=256)
-def deliveries(method: str, result: str) -> Counter:
-    """clarion_deliveries_total for a message's method column and a result."""
-    return DELIVERIES.labels(*method_labels(method), result)
+def inflight(method: str) -> Gauge:
+    """clarion_inflight_dispatches for a message's method column."""
+    return INFLIGHT.labels(*method_labels(method))
+
+
+@functools.lru_cache(maxsize=256)
+def queued_seconds(method: str) -> Histogram:
+    """clarion_queued_seconds for a message's method column."""
+    return QUEUED_SECONDS.labels(*method_labels(method))
 
 
 @functools.lru_cache(maxsize=256)

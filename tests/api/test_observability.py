@@ -29,6 +29,8 @@ DEPLOY_LABELS = {
 }
 WEBHOOK = {"method": "webhook", "channel_kind": ""}
 CHANNEL = {"method": "channel", "channel_kind": "webhook"}
+WEBHOOK_TYPE = {**WEBHOOK, "event_type": "workspace_deleted"}
+CHANNEL_TYPE = {**CHANNEL, "event_type": "deploy_failed"}
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -84,13 +86,14 @@ async def test_metrics_and_stats_count_by_method_and_channel_kind(
     running = await start_server(webhook_endpoint=sink.url + "/hook", max_send_attempts=2)
     sink.responder = reply_by_path
     before = {
-        "sent": counted("clarion_deliveries_total", **WEBHOOK, result="sent"),
-        "retried": counted("clarion_deliveries_total", **CHANNEL, result="retried"),
-        "failed": counted("clarion_deliveries_total", **CHANNEL, result="failed"),
-        "channel_sent": counted("clarion_deliveries_total", **CHANNEL, result="sent"),
+        "sent": counted("clarion_deliveries_total", **WEBHOOK_TYPE, result="sent"),
+        "retried": counted("clarion_deliveries_total", **CHANNEL_TYPE, result="retried"),
+        "failed": counted("clarion_deliveries_total", **CHANNEL_TYPE, result="failed"),
+        "channel_sent": counted("clarion_deliveries_total", **CHANNEL_TYPE, result="sent"),
         "dispatch_webhook": counted("clarion_dispatch_duration_seconds_count", **WEBHOOK),
         "dispatch_channel": counted("clarion_dispatch_duration_seconds_count", **CHANNEL),
         "latency_webhook": counted("clarion_delivery_latency_seconds_count", **WEBHOOK),
+        "queued_webhook": counted("clarion_queued_seconds_count", **WEBHOOK),
     }
     channel = await add_channel(running, sink)
     user_messages = []
@@ -107,15 +110,20 @@ async def test_metrics_and_stats_count_by_method_and_channel_kind(
 
     text, samples = await scrape(running)
     deliveries = "clarion_deliveries_total"
-    assert value(samples, deliveries, **WEBHOOK, result="sent") - before["sent"] == 3
-    assert value(samples, deliveries, **CHANNEL, result="retried") - before["retried"] == 2
-    assert value(samples, deliveries, **CHANNEL, result="failed") - before["failed"] == 2
-    assert value(samples, deliveries, **CHANNEL, result="sent") == before["channel_sent"]
+    assert value(samples, deliveries, **WEBHOOK_TYPE, result="sent") - before["sent"] == 3
+    assert value(samples, deliveries, **CHANNEL_TYPE, result="retried") - before["retried"] == 2
+    assert value(samples, deliveries, **CHANNEL_TYPE, result="failed") - before["failed"] == 2
+    assert value(samples, deliveries, **CHANNEL_TYPE, result="sent") == before["channel_sent"]
     dispatch = "clarion_dispatch_duration_seconds_count"
     assert value(samples, dispatch, **WEBHOOK) - before["dispatch_webhook"] == 3
     assert value(samples, dispatch, **CHANNEL) - before["dispatch_channel"] == 4
     latency = "clarion_delivery_latency_seconds_count"
     assert value(samples, latency, **WEBHOOK) - before["latency_webhook"] == 3
+    # Coder's queued-seconds and in-flight measures: each first send once; none under way.
+    queued = "clarion_queued_seconds_count"
+    assert value(samples, queued, **WEBHOOK) - before["queued_webhook"] == 3
+    assert value(samples, "clarion_inflight_dispatches", **WEBHOOK) == 0
+    assert ("clarion_inflight_dispatches", frozenset(CHANNEL.items())) in samples
     # Bounded labels: never the channel's id, name or the raw method.
     assert channel["id"] not in text and "ops hook" not in text and "channel:" not in text
     # The queue, for this server's database.
@@ -248,15 +256,15 @@ async def test_delivery_log_lines_name_the_message_and_channel(
     lines = {
         (entry["event"], entry["message_id"]): entry for entry in logs if "message_id" in entry
     }
-    delivered = lines["delivered", user_message["id"]]
+    delivered = lines["notification delivered", user_message["id"]]
     assert delivered["log_level"] == "info"
     assert delivered["event_type"] == "workspace_deleted"
     assert (delivered["method"], delivered["recipient"]) == ("webhook", "ann@example.com")
     assert delivered["result"] == "sent" and delivered["attempt"] == 1
     assert "channel_id" not in delivered and "channel_kind" not in delivered
     for event, result, attempt in (
-        ("delivery will be retried", "retried", 1),
-        ("delivery failed", "failed", 2),
+        ("notification delivery will be retried", "retried", 1),
+        ("notification delivery failed", "failed", 2),
     ):
         line = lines[event, channel_message["id"]]
         assert line["log_level"] == "warning"

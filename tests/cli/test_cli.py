@@ -277,11 +277,11 @@ def test_messages_stats_and_json_delivery_logs(json_server: tuple[dict[str, str]
     # Every log line is one JSON object; delivery lines say which message, event and channel.
     lines = [json.loads(line) for line in log_file.read_text().splitlines() if line.strip()]
     by_event = {(line["event"], line.get("message_id")): line for line in lines}
-    delivered = by_event["delivered", inbox_message["id"]]
+    delivered = by_event["notification delivered", inbox_message["id"]]
     assert delivered["level"] == "info" and delivered["timestamp"].endswith("Z")
     assert delivered["event_type"] == "workspace_deleted" and delivered["method"] == "inbox"
     assert delivered["recipient"] == "ann@example.com"
-    for event_name in ("delivery will be retried", "delivery failed"):
+    for event_name in ("notification delivery will be retried", "notification delivery failed"):
         line = by_event[event_name, channel_message["id"]]
         assert line["event_type"] == "deploy_failed" and line["method"] == "channel:webhook"
         assert line["channel_id"] == channel["id"] and line["channel_kind"] == "webhook"

@@ -40,7 +40,11 @@ async def test_metrics_report_queue_and_deliveries(start_server, sink: HttpSink)
     async with running.http.get(running.url + "/metrics") as response:
         text = await response.text()
     assert 'clarion_messages{status="sent"}' in text
-    assert 'clarion_deliveries_total{channel_kind="",method="webhook",result="sent"}' in text
+    sent = (
+        'clarion_deliveries_total{channel_kind="",event_type="workspace_deleted",'
+        'method="webhook",result="sent"}'
+    )
+    assert sent in text
     assert "clarion_dispatch_duration_seconds_bucket" in text
     assert "clarion_paused 0.0" in text
 

@@ -251,8 +251,16 @@ class Dispatcher:
 
     async def _deliver(self, message: ClaimedMessage) -> None:
         started = datetime.now(UTC)
+        if message.attempt_count == 1:
+            waited = (started - message.created_at).total_seconds()
+            metrics.queued_seconds(message.method).observe(max(waited, 0.0))
+        in_flight = metrics.inflight(message.method)
+        in_flight.inc()
         clock = time.perf_counter()
-        outcome = await self._attempt(message)
+        try:
+            outcome = await self._attempt(message)
+        finally:
+            in_flight.dec()
         elapsed = time.perf_counter() - clock
         finished = datetime.now(UTC)
         transition = decide(outcome, message.attempt_count, self.policy, finished)
@@ -387,7 +395,7 @@ class Dispatcher:
             result = metrics.FAILED
         else:
             result = metrics.RETRIED
-        metrics.deliveries(message.method, result).inc()
+        metrics.deliveries(message.method, message.event_type, result).inc()
         fields: dict[str, Any] = {
             "message_id": str(message.id),
             "event_type": message.event_type,
@@ -407,16 +415,19 @@ class Dispatcher:
         if result == metrics.SENT:
             latency = (completion.finished_at - message.created_at).total_seconds()
             metrics.delivery_latency(message.method).observe(latency)
-            log.info("delivered", latency_seconds=round(latency, 3), **fields)
+            log.info("notification delivered", latency_seconds=round(latency, 3), **fields)
         elif result == metrics.RETRIED:
             retry_at = (
                 completion.next_retry_after.isoformat() if completion.next_retry_after else None
             )
             log.warning(
-                "delivery will be retried", reason=completion.reason, retry_at=retry_at, **fields
+                "notification delivery will be retried",
+                reason=completion.reason,
+                retry_at=retry_at,
+                **fields,
             )
         else:
-            log.warning("delivery failed", reason=completion.reason, **fields)
+            log.warning("notification delivery failed", reason=completion.reason, **fields)
 
 
 def _outbound(message: ClaimedMessage) -> Outbound:
