@@ -7,7 +7,7 @@ import gc
 import uvicorn
 from fastapi import FastAPI
 
-from clarion.api.app import create_app
+from clarion.app import create_app
 from clarion.config import Settings
 from clarion.logging import configure_logging
 from clarion.service import Service
