@@ -23,7 +23,7 @@ import sqlalchemy as sa
 import uvicorn
 from playwright.async_api import Browser, async_playwright
 
-from clarion.api.app import create_app
+from clarion.app import create_app
 from clarion.config import Settings
 from clarion.server import server_config
 from clarion.service import Service

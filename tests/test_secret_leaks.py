@@ -21,7 +21,7 @@ import pytest
 import structlog
 import uvicorn
 
-from clarion.api.app import create_app
+from clarion.app import create_app
 from clarion.channels.registry import kinds
 from clarion.config import Settings
 from clarion.logging import configure_logging

@@ -8,7 +8,7 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 
-from clarion.api.app import create_app
+from clarion.app import create_app
 from clarion.config import Settings
 from clarion.logging import configure_logging
 from clarion.service import Service

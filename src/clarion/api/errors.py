@@ -8,28 +8,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from clarion.access.validation import describe_validation_errors
 from clarion.errors import ClarionError, Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from clarion.intake.events import IntakeError
 from clarion.store.db import ERRORS_THAT_MAY_BE_AN_OUTAGE, unavailable_reason
 
 # How long a client is asked to wait when the database is unreachable.
 OUTAGE_RETRY_AFTER = 5
-
-
-def _location(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc if p != "body"]
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
-    return out or "body"
-
-
-def describe_validation_errors(errors: list[dict[str, Any]]) -> str:
-    messages = []
-    for error in errors:
-        where = _location(error.get("loc", ()))
-        messages.append(f"{where}: {error.get('msg', 'invalid')}")
-    return "; ".join(messages)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

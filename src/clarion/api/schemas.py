@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
@@ -10,6 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
+from clarion.access.accounts import Role
+from clarion.access.accounts import UserCreate as UserCreate
 from clarion.config import Method
 from clarion.limits import (
     EMAIL_LENGTH,
@@ -21,10 +22,8 @@ from clarion.limits import (
     check_json,
     check_labels,
 )
-from clarion.store.users import USERNAME, check_name
+from clarion.store.users import check_name
 
-Role = Literal["owner", "user-admin", "template-admin", "member"]
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # A key naming something of ours (an event type, a label): as long as a key may be.
 Key = Annotated[str, StringConstraints(max_length=KEY_LENGTH)]
 # Lists of keys hold at most this many (far more event types than any deployment has).
@@ -48,29 +47,6 @@ def _bounded(check: Callable[[Any], None]) -> Callable[[Any], Any]:
         return value
 
     return validate
-
-
-def _check_email(value: str) -> str:
-    if not _EMAIL.match(value):
-        raise ValueError(f"{value!r} is not an email address")
-    return value.lower()
-
-
-class UserCreate(Body):
-    email: str = Field(max_length=EMAIL_LENGTH)
-    username: str | None = Field(None, description="default: the email's local part")
-    name: str = Field("", max_length=NAME_LENGTH)
-    roles: list[Role] = Field(default_factory=lambda: list[Role](["member"]))
-
-    _email = field_validator("email")(_check_email)
-    _name = field_validator("name")(check_name)
-
-    @field_validator("username")
-    @classmethod
-    def _username(cls, value: str | None) -> str | None:
-        if value is not None and not USERNAME.match(value):
-            raise ValueError("use letters, digits, '.', '_' or '-' (at most 100)")
-        return value
 
 
 class UserPatch(Body):

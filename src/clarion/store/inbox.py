@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clarion.store.tables import SENT, UTCDateTime, messages
 
 
-def inbox_query(user_id: uuid.UUID) -> Any:
+@dataclass(frozen=True)
+class InboxRow:
+    """One delivered inbox message; ``content`` is what the message was rendered to."""
+
+    id: uuid.UUID
+    event_type: str
+    content: dict[str, Any]
+    read_at: datetime | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def _inbox_query(user_id: uuid.UUID) -> Any:
     """The user's delivered inbox messages (callers order and narrow it)."""
     return sa.select(
         messages.c.id,
@@ -24,15 +37,32 @@ def inbox_query(user_id: uuid.UUID) -> Any:
     ).where(messages.c.user_id == user_id, messages.c.method == "inbox", messages.c.status == SENT)
 
 
+async def _rows(conn: AsyncConnection, query: Any) -> list[InboxRow]:
+    return [InboxRow(**row._mapping) for row in await conn.execute(query)]
+
+
 async def inbox_items(
     conn: AsyncConnection, user_id: uuid.UUID, *, limit: int, unread: bool = False
-) -> list[Any]:
+) -> list[InboxRow]:
     """Newest first."""
-    query = inbox_query(user_id)
+    query = _inbox_query(user_id)
     if unread:
         query = query.where(messages.c.read_at.is_(None))
     query = query.order_by(messages.c.sent_at.desc(), messages.c.id.desc()).limit(limit)
-    return list((await conn.execute(query)).all())
+    return await _rows(conn, query)
+
+
+async def arrived_since(
+    conn: AsyncConnection, user_id: uuid.UUID, start: datetime, *, limit: int
+) -> list[InboxRow]:
+    """What was delivered at or after ``start``, oldest first (a live stream's next batch)."""
+    query = (
+        _inbox_query(user_id)
+        .where(messages.c.sent_at >= start)
+        .order_by(messages.c.sent_at, messages.c.id)
+        .limit(limit)
+    )
+    return await _rows(conn, query)
 
 
 async def unread_count(conn: AsyncConnection, user_id: uuid.UUID) -> int:

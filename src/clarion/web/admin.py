@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request, Response
 from markupsafe import Markup
 
-from clarion.api.deps import ServiceDep
+from clarion.access import ServiceDep
 from clarion.config import METHODS
 from clarion.domain import messages
 from clarion.errors import ClarionError

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clarion.api.deps import Principal, ServiceDep
+from clarion.access import Principal, ServiceDep
 from clarion.channels.probe import ProbeResult, send_test_message
 from clarion.channels.registry import (
     ChannelConfigError,

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from clarion.api.deps import Principal
+from clarion.access import Principal
 from clarion.service import Service
 from clarion.store.inbox import unread_count
 from clarion.store.settings import is_paused

@@ -9,8 +9,8 @@ from importlib.resources import files
 from fastapi import APIRouter, Request, Response
 from markupsafe import Markup
 
-from clarion.api.deps import ServiceDep
-from clarion.api.routes.inbox import inbox_stream
+from clarion.access import ServiceDep
+from clarion.access.inbox_stream import inbox_stream
 from clarion.limits import parse_request_time
 from clarion.store import inbox
 from clarion.web.frame import app_page

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 
-from clarion.api.deps import Principal, ServiceDep
+from clarion.access import Principal, ServiceDep
 from clarion.intake.recipients import TRANSACTIONAL, may_reach
 from clarion.service import Service
 from clarion.store.event_types import EventType, list_event_types

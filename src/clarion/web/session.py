@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 from cryptography.fernet import InvalidToken
 from fastapi import Depends, Request, Response
 
-from clarion.api.deps import Principal, ServiceDep, principal_for
+from clarion.access import Principal, ServiceDep, principal_for
 from clarion.service import Service
 from clarion.store.sessions import end_session, session_is_open, start_session
 from clarion.web.pages import PageError

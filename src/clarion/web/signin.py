@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from clarion.api.deps import ServiceDep, principal_for
+from clarion.access import ServiceDep, principal_for
 from clarion.web.pages import first, local_path, page, read_form, see_other
 from clarion.web.session import from_our_origin, sign_out, signed_in, start_signed_in
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from clarion.api.deps import ServiceDep
+from clarion.access import ServiceDep
 from clarion.links import OptOut
 from clarion.store.event_types import get_event_type
 from clarion.store.users import find_user, set_preference

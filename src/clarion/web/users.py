@@ -10,10 +10,9 @@ from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clarion.api.deps import Principal, ServiceDep
-from clarion.api.errors import describe_validation_errors
-from clarion.api.routes.users import actor_of
-from clarion.api.schemas import UserCreate
+from clarion.access import Principal, ServiceDep, actor_of
+from clarion.access.accounts import UserCreate
+from clarion.access.validation import describe_validation_errors
 from clarion.domain.accounts import AccountRefused, Accounts, Actor, Concern
 from clarion.service import Service
 from clarion.store import users as store

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Response
 from sqlalchemy.exc import IntegrityError
 
-from clarion.api.deps import AdminDep, ServiceDep
+from clarion.access import AdminDep, ServiceDep
 from clarion.api.schemas import ChannelCreate, ChannelPatch, ChannelTest
 from clarion.channels.probe import send_test_message
 from clarion.channels.registry import (

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Response
 from sqlalchemy.exc import IntegrityError
 
-from clarion.api.deps import AdminDep, PrincipalDep, ServiceDep
+from clarion.access import AdminDep, PrincipalDep, ServiceDep
 from clarion.api.schemas import EventTypeCreate, EventTypeReplace, EventTypeUpdate
 from clarion.render import TemplateError, validate_templates
 from clarion.store import event_types as store

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from clarion import encoding
-from clarion.api.deps import AdminDep, ServiceDep
+from clarion.access import AdminDep, ServiceDep
 from clarion.api.schemas import EventBatchIn, EventIn
 from clarion.intake.events import EventInput, commit_plan, plan_events
 

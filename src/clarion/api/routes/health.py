@@ -6,16 +6,34 @@ import structlog
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 
 from clarion import metrics
-from clarion.api.deps import ServiceDep
+from clarion.access import ServiceDep
 from clarion.store.db import unavailable_reason
 
 router = APIRouter(tags=["health"])
 log = structlog.get_logger("clarion.api")
 
 
-@router.get("/healthz")
+class Health(BaseModel):
+    status: str
+    database: str
+
+
+class Readiness(BaseModel):
+    """``reason`` when the database cannot be reached; otherwise whether this process
+    dispatches and hears other replicas' wake-ups."""
+
+    ready: bool
+    dispatching: bool | None = None
+    listening: bool | None = None
+    reason: str | None = None
+
+
+# The answers are built as they are sent (a 503 carries the same shape), so only the
+# fields that apply appear.
+@router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
 async def healthz(service: ServiceDep) -> JSONResponse:
     try:
         await service.db.ping()
@@ -26,7 +44,7 @@ async def healthz(service: ServiceDep) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
-@router.get("/readyz")
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
 async def readyz(service: ServiceDep) -> JSONResponse:
     try:
         await service.db.ping()
@@ -39,7 +57,16 @@ async def readyz(service: ServiceDep) -> JSONResponse:
     return JSONResponse(answer, 200 if ready else 503)
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus' text exposition format",
+            "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def prometheus(service: ServiceDep) -> Response:
     try:
         await service.refresh_queue_metrics()

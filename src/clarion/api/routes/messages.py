@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query
 
-from clarion.api.deps import AdminDep, PrincipalDep, ServiceDep
+from clarion.access import AdminDep, PrincipalDep, ServiceDep
 from clarion.api.jsonable import json_row
 from clarion.config import parse_duration
 from clarion.domain import messages

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
-from clarion.api.deps import AdminDep, PrincipalDep, ServiceDep, require_user
+from clarion.access import AdminDep, PrincipalDep, ServiceDep, require_user
 from clarion.api.schemas import PauseSettings
 from clarion.intake.events import EventInput, enqueue_event
 from clarion.ratelimit import TEST_NOTIFICATIONS_PER_MINUTE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from clarion.api.deps import ServiceDep
+from clarion.access import ServiceDep
 from clarion.domain import slack_interactions
 
 router = APIRouter(prefix="/api/v1/slack", tags=["slack"])

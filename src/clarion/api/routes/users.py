@@ -9,22 +9,16 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clarion.api.deps import AdminDep, Principal, PrincipalDep, ServiceDep
+from clarion.access import AdminDep, Principal, PrincipalDep, ServiceDep, actor_of
 from clarion.api.jsonable import json_row
 from clarion.api.schemas import Preferences, TokenCreate, UserCreate, UserPatch
-from clarion.domain.accounts import AccountRefused, Accounts, Actor, Concern
+from clarion.domain.accounts import AccountRefused, Accounts, Concern
 from clarion.intake.recipients import TRANSACTIONAL
 from clarion.limits import MAX_OFFSET
 from clarion.store import users as store
 from clarion.store.event_types import list_event_types
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
-
-
-def actor_of(principal: Principal) -> Actor:
-    if principal.user is None:
-        return Actor("admin", is_owner=principal.is_owner, is_admin=principal.is_admin)
-    return Actor(principal.user.username, principal.user.id, principal.is_owner, principal.is_admin)
 
 
 def _may_manage(principal: Principal, user: store.User, concern: Concern) -> None:

@@ -1,4 +1,5 @@
-"""The FastAPI application: routes under /api/v1, health and metrics at the root."""
+"""The application put together: the API and the web pages side by side on one service, with
+what applies to every request (the body limit, the NUL check, both kinds of error answer)."""
 
 from __future__ import annotations
 
@@ -10,26 +11,13 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from clarion import __version__
+from clarion.access import refuse_nul
 from clarion.api.body_limit import BodyLimit, api_too_large, describe_limit
-from clarion.api.deps import refuse_nul
 from clarion.api.errors import install_error_handlers
-from clarion.api.routes import (
-    channels,
-    event_types,
-    events,
-    health,
-    inbox,
-    messages,
-    notifications,
-    slack,
-    users,
-)
+from clarion.api.router import router as api_router
 from clarion.service import Service
-from clarion.web import admin, preferences, signin, unsubscribe
-from clarion.web import channels as channel_pages
-from clarion.web import inbox as inbox_page
-from clarion.web import users as user_pages
 from clarion.web.pages import install_page_errors, message_page
+from clarion.web.router import router as pages_router
 
 
 def create_app(service: Service) -> FastAPI:
@@ -66,8 +54,6 @@ def create_app(service: Service) -> FastAPI:
         return message_page(service.brand, 413, "Too much", message)
 
     app.add_middleware(BodyLimit, limit=service.settings.max_request_bytes, too_large=too_large)
-    routers = (health, users, events, event_types, channels, messages, notifications, inbox, slack)
-    pages = (unsubscribe, preferences, signin, inbox_page, admin, channel_pages, user_pages)
-    for module in (*routers, *pages):
-        app.include_router(module.router)
+    app.include_router(api_router)
+    app.include_router(pages_router)
     return app

@@ -1,47 +1,22 @@
-"""Request dependencies: the service, the caller (bearer token) and permission checks."""
+"""Request dependencies: the service or just its database, the caller (bearer token) and
+permission checks, and the check every request's body goes through."""
 
 from __future__ import annotations
 
-import hmac
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from clarion import encoding
+from clarion.access.principal import Principal, principal_for
 from clarion.service import Service
-from clarion.store.users import User, user_for_token
+from clarion.store.db import Database
+from clarion.store.users import User
 
-ADMIN_ROLES = frozenset({"owner", "user-admin"})
 _bearer = HTTPBearer(auto_error=False, description="a user's API token or CLARION_ADMIN_TOKEN")
 # The request's bearer token itself, for what must look it up again later (a long stream).
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: a user, or the bootstrap admin token (owner rights, no user)."""
-
-    user: User | None
-    roles: frozenset[str]
-
-    @property
-    def is_admin(self) -> bool:
-        return bool(self.roles & ADMIN_ROLES)
-
-    @property
-    def is_owner(self) -> bool:
-        return "owner" in self.roles
-
-    @property
-    def scope(self) -> str:
-        return str(self.user.id) if self.user else "admin-token"
-
-    @property
-    def name(self) -> str:
-        """Who, in words for a message's history."""
-        return self.user.email if self.user else "the admin token"
 
 
 async def get_service(request: Request) -> Service:
@@ -52,6 +27,14 @@ async def get_service(request: Request) -> Service:
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+async def get_database(service: ServiceDep) -> Database:
+    return service.db
+
+
+# For a route that only reads and writes rows: it needs nothing else of the service.
+DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 def _nul_at(value: Any, path: str) -> str | None:
@@ -89,19 +72,7 @@ async def refuse_nul(request: Request) -> None:
         )
 
 
-async def principal_for(service: Service, token: str) -> Principal | None:
-    """Who a bearer token (a user's API token or the admin token) stands for, or None."""
-    admin = service.settings.admin_token
-    if admin is not None and hmac.compare_digest(token.encode(), admin.get_secret_value().encode()):
-        return Principal(user=None, roles=frozenset({"owner"}))
-    user = await user_for_token(service.db, token)
-    return Principal(user=user, roles=frozenset(user.roles)) if user else None
-
-
-async def get_principal(
-    service: ServiceDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+async def get_principal(service: ServiceDep, credentials: BearerDep) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(
             401,
