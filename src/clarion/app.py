@@ -12,6 +12,7 @@ from starlette.types import Scope
 
 from clarion import __version__
 from clarion.access import refuse_nul
+from clarion.api import openapi
 from clarion.api.body_limit import BodyLimit, api_too_large, describe_limit
 from clarion.api.errors import install_error_handlers
 from clarion.api.router import router as api_router
@@ -56,4 +57,5 @@ def create_app(service: Service) -> FastAPI:
     app.add_middleware(BodyLimit, limit=service.settings.max_request_bytes, too_large=too_large)
     app.include_router(api_router)
     app.include_router(pages_router)
+    openapi.install(app)
     return app

@@ -76,10 +76,13 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
             if path in CONTENT_TYPES:
                 for code, response in responses.items():
                     if code.startswith("2"):
-                        schema_of = response.get("content", {}).get("application/json", {})
-                        response["content"] = {
-                            CONTENT_TYPES[path]: {"schema": schema_of.get("schema", {})}
-                        }
+                        described = [
+                            c["schema"]
+                            for c in response.get("content", {}).values()
+                            if c.get("schema")
+                        ]
+                        body = described[0] if described else {"type": "string"}
+                        response["content"] = {CONTENT_TYPES[path]: {"schema": body}}
     return schema
 
 

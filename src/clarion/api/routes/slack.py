@@ -10,7 +10,17 @@ from clarion.domain import slack_interactions
 router = APIRouter(prefix="/api/v1/slack", tags=["slack"])
 
 
-@router.post("/interactions", status_code=200, response_class=Response)
+@router.post(
+    "/interactions",
+    status_code=200,
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The clicks were checked and kept; Slack wants an empty 200.",
+            "content": {"text/plain": {"schema": {"type": "string", "maxLength": 0}}},
+        }
+    },
+)
 async def interactions(request: Request, service: ServiceDep) -> Response:
     """Slack waits 3 s for this answer; the click is kept with its message first."""
     secret = service.settings.slack_signing_secret
@@ -20,4 +30,4 @@ async def interactions(request: Request, service: ServiceDep) -> Response:
         request.headers,
         await request.body(),
     )
-    return Response(status_code=200)
+    return Response(status_code=200, media_type="text/plain")
