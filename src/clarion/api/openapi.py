@@ -9,11 +9,15 @@ by repeating ``responses=`` on every route.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
 API_PREFIX = "/api/v1/"
 ERROR_REF = "#/components/schemas/Error"
@@ -86,8 +90,21 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def _allowed_methods(schema: dict[str, Any]) -> list[tuple[re.Pattern[str], str]]:
+    """Each documented path as a pattern, with the methods it takes (``Allow``'s value)."""
+    out = []
+    # A literal path before a template that also matches it (/channels/kinds, /{id}).
+    for path, operations in sorted(schema.get("paths", {}).items(), key=lambda p: "{" in p[0]):
+        pattern = re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$")
+        methods = sorted(m.upper() for m in operations if m != "parameters")
+        out.append((pattern, ", ".join(methods)))
+    return out
+
+
 def install(app: FastAPI) -> None:
-    """Serve the completed document at the application's OpenAPI URL."""
+    """Serve the completed document at the application's OpenAPI URL, and answer a method a
+    documented path does not take with every method it does (Starlette's 405 names only
+    those of the first route that matched the path)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -102,3 +119,19 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    allowed: list[tuple[re.Pattern[str], str]] = []
+
+    async def method_not_allowed(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)  # registered for it alone
+        if exc.status_code == 405:
+            if not allowed:
+                allowed.extend(_allowed_methods(app.openapi()))
+            path = request.url.path
+            methods = next((m for pattern, m in allowed if pattern.match(path)), None)
+            if methods:
+                exc = HTTPException(
+                    405, f"{request.method} is not taken here; use {methods}", {"Allow": methods}
+                )
+        return await http_exception_handler(request, exc)
+
+    app.add_exception_handler(HTTPException, method_not_allowed)
