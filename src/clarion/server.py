@@ -11,6 +11,7 @@ from clarion.api.app import create_app
 from clarion.config import Settings
 from clarion.logging import configure_logging
 from clarion.service import Service
+from clarion.store.db import printable_url
 
 
 def run_server(settings: Settings) -> None:
@@ -20,7 +21,7 @@ def run_server(settings: Settings) -> None:
     server = uvicorn.Server(config)
     url = settings.resolved_access_url
     print(f"clarion listening on http://{settings.http_address} (links use {url})", flush=True)
-    print(f"  database: {_redacted(settings.resolved_database_url)}", flush=True)
+    print(f"  database: {printable_url(settings.resolved_database_url)}", flush=True)
     if settings.admin_token is not None:
         print("  API token: the value of CLARION_ADMIN_TOKEN (owner rights)", flush=True)
     else:
@@ -68,9 +69,3 @@ def _has_uvloop() -> bool:
     except ImportError:
         return False
     return True
-
-
-def _redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

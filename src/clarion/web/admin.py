@@ -16,13 +16,7 @@ from clarion.config import METHODS
 from clarion.domain import messages
 from clarion.errors import ClarionError
 from clarion.store import event_types as types_store
-from clarion.store.message_log import (
-    CursorError,
-    LogFilter,
-    get_message,
-    list_messages,
-    message_attempts_of,
-)
+from clarion.store.message_log import CursorError, LogFilter, message_attempts_of
 from clarion.store.settings import set_paused
 from clarion.store.stats import queue_counter
 from clarion.store.tables import MESSAGE_STATES
@@ -77,7 +71,7 @@ async def messages_log(
     )
     async with service.db.read() as conn:
         try:
-            found = await list_messages(conn, filters, limit=PAGE_SIZE, cursor=cursor or None)
+            found = await messages.log_page(conn, filters, limit=PAGE_SIZE, cursor=cursor or None)
         except CursorError:
             message = "cursor: not a cursor from a previous page; open the log from its start."
             raise PageError(422, "Not understood", message) from None
@@ -138,7 +132,7 @@ async def message_detail(
 ) -> Response:
     message_id = parse_id(ref, "message")
     async with service.db.read() as conn:
-        row = await get_message(conn, message_id)
+        row = await messages.logged_message(conn, message_id)
         attempts = await message_attempts_of(conn, message_id) if row else []
     if row is None:
         return message_page(service.brand, 404, "Not found", f"There is no message {message_id}.")
