@@ -19,7 +19,7 @@ from urllib.parse import quote
 from cryptography.fernet import InvalidToken
 
 from clarion.delivery.outcome import Outbound
-from clarion.intake.recipients import TRANSACTIONAL
+from clarion.intake.catalog import MUST_SEND
 from clarion.secrets import SecretBox
 
 UNSUBSCRIBE = "unsubscribe"
@@ -75,7 +75,7 @@ class SignedLinks:
 
     def unsubscribe_url(self, message: Outbound) -> str | None:
         """The opt-out link of a user's message; None for team mail and must-send types."""
-        if not message.recipient.user_id or message.event_type in TRANSACTIONAL:
+        if not message.recipient.user_id or message.event_type in MUST_SEND:
             return None
         return self.unsubscribe_base + self.unsubscribe_token(
             message.recipient.user_id, message.event_type

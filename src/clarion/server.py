@@ -12,6 +12,7 @@ from clarion.app import create_app
 from clarion.config import Settings
 from clarion.logging import configure_logging
 from clarion.service import Service
+from clarion.store.db import printable_url
 
 
 def run_server(settings: Settings) -> None:
@@ -22,7 +23,7 @@ def run_server(settings: Settings) -> None:
     server = uvicorn.Server(config)
     url = settings.resolved_access_url
     print(f"clarion listening on http://{settings.http_address} (links use {url})", flush=True)
-    print(f"  database: {_redacted(settings.resolved_database_url)}", flush=True)
+    print(f"  database: {printable_url(settings.resolved_database_url)}", flush=True)
     if settings.admin_token is not None:
         print("  API token: the value of CLARION_ADMIN_TOKEN (owner rights)", flush=True)
     else:
@@ -79,9 +80,3 @@ def _has_uvloop() -> bool:
     except ImportError:
         return False
     return True
-
-
-def _redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

@@ -34,12 +34,12 @@ from clarion.secrets import SecretBox, load_keys
 from clarion.store.config_cache import ConfigCache
 from clarion.store.db import Database
 from clarion.store.event_types import sync_builtin_event_types
+from clarion.store.idempotency import forget_older
 from clarion.store.migrate import migrate
 from clarion.store.queue import purge_expired
 from clarion.store.sessions import purge_expired_sessions
 from clarion.store.settings import is_paused
 from clarion.store.stats import queue_counter
-from clarion.store.tables import idempotency_keys
 
 log = structlog.get_logger("clarion.service")
 
@@ -157,11 +157,7 @@ class Service:
         now = datetime.now(UTC)
         deleted = await purge_expired(self.db, older_than=now - self.settings.retention)
         async with self.db.begin() as conn:
-            await conn.execute(
-                idempotency_keys.delete().where(
-                    idempotency_keys.c.created_at < now - IDEMPOTENCY_WINDOW
-                )
-            )
+            await forget_older(conn, now - IDEMPOTENCY_WINDOW)
             await purge_expired_sessions(conn, now)
         if deleted:
             log.info("purged messages past retention", count=deleted)

@@ -109,3 +109,16 @@ async def test_a_batch_naming_more_users_than_one_query_takes_is_planned(start_s
     status, answer = await running.call("POST", "/api/v1/events/batch", json={"events": batch})
     assert status == 202, answer
     assert len(answer["events"]) == 400
+
+
+async def test_a_refused_event_names_its_field_in_the_answer(start_server) -> None:
+    running = await start_server(dispatch=False)
+    status, answer = await running.call("POST", "/api/v1/events", json={"type": "nope"})
+    assert status == 422
+    assert answer == {
+        "detail": "type: unknown event type 'nope'; GET /api/v1/event-types lists the known ones",
+        "field": "type",
+    }
+    batch = {"events": [{"type": "test_notification", "user_id": str(uuid.uuid4())}]}
+    status, answer = await running.call("POST", "/api/v1/events/batch", json=batch)
+    assert status == 422 and answer["field"] == "events[0].user_id", answer

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from clarion.domain.accounts import AccountRefused, Accounts, Actor, Concern
+from clarion.domain.accounts import Accounts, Actor, Concern
+from clarion.errors import Forbidden
 from clarion.store.users import User
 
 CONCERNS: tuple[Concern, ...] = ("account", "preferences", "tokens")
@@ -26,8 +27,7 @@ def _actor(user: User) -> Actor:
 def _allowed(actor: Actor, user: User, concern: Concern) -> bool:
     try:
         Accounts.check_may_manage(actor, user, concern)
-    except AccountRefused as exc:
-        assert exc.status == 403
+    except Forbidden:
         return False
     return True
 

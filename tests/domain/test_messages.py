@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from clarion.domain.messages import REDACTED, as_logged
 from tests.fakes.sink import HttpSink, Reply
 
 
@@ -49,3 +50,23 @@ async def test_an_inhibited_message_is_not_sent_again(start_server, sink: HttpSi
     assert status == 409 and "inhibited" in answer["detail"]
     _, message = await running.call("GET", f"/api/v1/messages/{queued['id']}")
     assert message["status"] == "inhibited" and message["attempts"] == []
+
+
+def test_the_log_shows_a_secret_bearing_message_without_its_secret() -> None:
+    action = {"label": "Reset", "url": "https://example.com/reset?otp=123456"}
+    row = {
+        "event_type": "user_one_time_passcode",
+        "content": {"title": "Reset your password", "body_text": "123456", "actions": [action]},
+        "payload": {"labels": {"one_time_passcode": "123456"}, "data": None, "actions": [action]},
+    }
+    shown = as_logged(row)
+    assert shown["content"] == {
+        "title": "Reset your password",
+        "body_text": REDACTED,
+        "actions": [{"label": "Reset", "url": REDACTED}],
+    }
+    assert shown["payload"]["labels"] == {"one_time_passcode": REDACTED}
+    assert "123456" not in repr(shown)
+    assert row["content"]["body_text"] == "123456"  # the stored row is left as it was
+    other = {**row, "event_type": "workspace_deleted"}
+    assert as_logged(other) == other

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 import pytest
 from playwright.async_api import Browser, expect
 
-from clarion.store.message_log import REDACTED, CursorError, decode_cursor, encode_cursor
+from clarion.domain.messages import REDACTED
+from clarion.store.message_log import CursorError, decode_cursor, encode_cursor
 from tests.fakes.smtp import start_smtp
 
 PASSCODE = "otp-7Qx2Lm9Vd4"

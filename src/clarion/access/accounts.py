@@ -4,14 +4,13 @@ page's form."""
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clarion.limits import EMAIL_LENGTH, NAME_LENGTH
+from clarion.roles import Role
 from clarion.store.users import USERNAME, check_name
 
-Role = Literal["owner", "user-admin", "template-admin", "member"]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 

@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 
 from clarion.access.validation import describe_validation_errors
 from clarion.errors import ClarionError, Conflict, Forbidden, Invalid, NotFound, Unauthenticated
-from clarion.intake.events import IntakeError
 from clarion.store.db import ERRORS_THAT_MAY_BE_AN_OUTAGE, unavailable_reason
 
 # How long a client is asked to wait when the database is unreachable.
@@ -18,7 +17,8 @@ OUTAGE_RETRY_AFTER = 5
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+    if not isinstance(exc, RequestValidationError):
+        raise exc
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
         err = next(e for e in errors if e.get("type") == "json_invalid")
@@ -30,14 +30,6 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         {"detail": describe_validation_errors(errors), "errors": simplified}, status_code=422
     )
-
-
-async def _intake_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, IntakeError)
-    body: dict[str, Any] = {"detail": str(exc)}
-    if exc.field:
-        body["field"] = exc.field
-    return JSONResponse(body, status_code=exc.status_code)
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -63,7 +55,8 @@ STATUS_OF: dict[type[ClarionError], int] = {
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ClarionError)
+    if not isinstance(exc, ClarionError):
+        raise exc
     status = next((code for kind, code in STATUS_OF.items() if isinstance(exc, kind)), 400)
     body: dict[str, Any] = {"detail": str(exc)}
     if isinstance(exc, Invalid) and exc.field:
@@ -76,4 +69,3 @@ def install_error_handlers(app: FastAPI) -> None:
     for error in ERRORS_THAT_MAY_BE_AN_OUTAGE:
         app.add_exception_handler(error, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(IntakeError, _intake_error)

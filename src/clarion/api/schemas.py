@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
-from clarion.access.accounts import Role
 from clarion.access.accounts import UserCreate as UserCreate
 from clarion.config import Method
 from clarion.limits import (
@@ -22,6 +21,7 @@ from clarion.limits import (
     check_json,
     check_labels,
 )
+from clarion.roles import Role
 from clarion.store.users import check_name
 
 # A key naming something of ours (an event type, a label): as long as a key may be.
@@ -152,3 +152,127 @@ class ChannelTest(Body):
     config: dict[str, Any]
 
     _config = field_validator("config")(_bounded(check_json))
+
+
+# --- response bodies --------------------------------------------------------------------------
+# What the routes answer, declared so /openapi.json documents every 2xx body. Times are
+# ISO 8601 strings as the routes write them.
+
+
+class UserOut(BaseModel):
+    id: uuid.UUID
+    email: str
+    username: str
+    name: str
+    roles: list[str]
+    status: str
+    created_at: str
+    updated_at: str
+
+
+class UserList(BaseModel):
+    items: list[UserOut]
+
+
+class TokenCreated(BaseModel):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    name: str
+    token: str = Field(description="the secret, shown this once")
+    created_at: str
+    expires_at: str | None
+
+
+class TokenOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    created_at: str
+    expires_at: str | None
+
+
+class TokenList(BaseModel):
+    items: list[TokenOut]
+
+
+class PreferencesOut(BaseModel):
+    disabled: list[str]
+
+
+class QueuedMessageOut(BaseModel):
+    id: uuid.UUID
+    method: str
+    recipient: str
+    status: str
+
+
+class EventQueued(BaseModel):
+    """An event stored, and the messages it queued (or the queued ones it repeats)."""
+
+    id: uuid.UUID
+    messages: list[QueuedMessageOut]
+
+
+class EventsQueued(BaseModel):
+    events: list[EventQueued]
+
+
+class MessageSummary(BaseModel):
+    id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    user_id: uuid.UUID | None
+    channel_id: uuid.UUID | None
+    method: str
+    recipient: str
+    status: str
+    status_reason: str | None
+    attempt_count: int
+    next_retry_after: str | None
+    created_at: str
+    updated_at: str
+    sent_at: str | None
+    title: str | None
+
+
+class MessageList(BaseModel):
+    items: list[MessageSummary]
+    next_cursor: str | None
+
+
+class AttemptOut(BaseModel):
+    attempt: int
+    outcome: str
+    detail: str | None
+    started_at: str
+    finished_at: str
+
+
+class InteractionOut(BaseModel):
+    """What a recipient did with the message: a click on one of its buttons."""
+
+    provider: str
+    action: str
+    actor: str
+    at: str
+
+
+class MessageDetail(MessageSummary):
+    payload: dict[str, Any] | None
+    content: dict[str, Any] | None
+    attempts: list[AttemptOut]
+    interactions: list[InteractionOut]
+
+
+class MessageStats(BaseModel):
+    paused: bool
+    dispatching: bool
+    by_status: dict[str, int]
+    oldest_pending_age_seconds: float | None
+    since: str
+    window_seconds: float
+    by_method: dict[str, dict[str, int]]
+    window: dict[str, int]
+
+
+class PauseState(BaseModel):
+    paused: bool

@@ -30,6 +30,7 @@ from clarion.cli.base import (
     tokens_app,
     users_app,
 )
+from clarion.roles import ROLES
 
 if TYPE_CHECKING:
     from clarion.config import Settings
@@ -132,9 +133,7 @@ def users_create(
     email: str,
     username: Annotated[str | None, typer.Option(help="default: the email's local part")] = None,
     name: Annotated[str, typer.Option()] = "",
-    role: Annotated[
-        list[str] | None, typer.Option(help="owner, user-admin, template-admin, member")
-    ] = None,
+    role: Annotated[list[str] | None, typer.Option(help=", ".join(ROLES))] = None,
 ) -> None:
     """Create a user."""
     body = {"email": email, "name": name, "roles": role or ["member"]}

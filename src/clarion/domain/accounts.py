@@ -9,10 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from clarion.errors import Forbidden, Invalid
 from clarion.intake.events import EventInput, IntakeConfig, enqueue_event
+from clarion.store import Connection
 from clarion.store import users as store
 from clarion.store.config_cache import ConfigCache
 
@@ -33,21 +32,13 @@ class Actor:
 Concern = Literal["account", "preferences", "tokens"]
 
 
-class AccountRefused(Exception):
-    """A change that cannot be made; ``status`` is the HTTP status that says why."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-
-
 @dataclass(frozen=True)
 class Accounts:
     config: IntakeConfig
     cache: ConfigCache
 
     async def _emit(
-        self, conn: AsyncConnection, actor: Actor, event_type: str, user: store.User, prefix: str
+        self, conn: Connection, actor: Actor, event_type: str, user: store.User, prefix: str
     ) -> None:
         labels = {f"{prefix}_account_name": user.username, "initiator": actor.username}
         if not event_type.startswith("your_"):
@@ -63,7 +54,7 @@ class Accounts:
 
     async def create(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         actor: Actor,
         *,
         email: str,
@@ -71,37 +62,32 @@ class Accounts:
         name: str,
         roles: Sequence[str],
     ) -> store.User:
-        """``username`` defaults to the email's local part. Raises AccountRefused when the
-        actor may not grant a role or the email or username is taken (the caller's
-        transaction must then be rolled back)."""
+        """``username`` defaults to the email's local part. Raises Forbidden when the actor
+        may not grant a role, Invalid for a bad name, and Conflict when the email or username
+        is taken (the caller's transaction must then be rolled back)."""
         if "owner" in roles and not actor.is_owner:
-            raise AccountRefused(403, "only an owner can grant the owner role")
+            raise Forbidden("only an owner can grant the owner role")
         try:
             store.check_name(name)
         except ValueError as exc:
-            raise AccountRefused(422, f"name: {exc}") from None
+            raise Invalid(str(exc), field="name") from None
         username = username or email.split("@")[0]
         if not store.USERNAME.match(username):
-            raise AccountRefused(
-                422,
-                f"username: {username!r} cannot be a username (letters, digits, '.', '_', "
+            raise Invalid(
+                f"{username!r} cannot be a username (letters, digits, '.', '_', "
                 "'-', at most 100); give one",
+                field="username",
             )
-        try:
-            user = await store.create_user(
-                conn, email=email, username=username, name=name, roles=list(roles)
-            )
-        except IntegrityError:
-            raise AccountRefused(
-                409, f"a user with email {email!r} or username {username!r} already exists"
-            ) from None
+        user = await store.create_user(
+            conn, email=email, username=username, name=name, roles=list(roles)
+        )
         await self._emit(conn, actor, "user_account_created", user, "created")
         return user
 
     @staticmethod
     def check_may_manage(actor: Actor, user: store.User, concern: Concern = "account") -> None:
         """Whether the actor may change the user's account or preferences, or mint, list or
-        delete their API tokens; AccountRefused (403) if not. The API and the pages both ask
+        delete their API tokens; Forbidden if not. The API and the pages both ask
         here.
 
         Everyone acts on their own; an owner on anyone's. A token acts as its user, so only
@@ -111,18 +97,14 @@ class Accounts:
         if actor.is_owner or (actor.user_id is not None and actor.user_id == user.id):
             return
         if "owner" in user.roles:
-            raise AccountRefused(
-                403, "only an owner can change an owner's account, preferences or tokens"
-            )
+            raise Forbidden("only an owner can change an owner's account, preferences or tokens")
         if concern == "tokens":
-            raise AccountRefused(
-                403, "only the user themself or an owner can handle a user's API tokens"
-            )
+            raise Forbidden("only the user themself or an owner can handle a user's API tokens")
         if not actor.is_admin:
-            raise AccountRefused(403, "only the user themself or an administrator can do this")
+            raise Forbidden("only the user themself or an administrator can do this")
 
     async def set_status(
-        self, conn: AsyncConnection, actor: Actor, user: store.User, status: str
+        self, conn: Connection, actor: Actor, user: store.User, status: str
     ) -> store.User:
         """``active`` or ``suspended``; the events go out only for a real change."""
         self.check_may_manage(actor, user)
@@ -133,7 +115,7 @@ class Accounts:
             await self._emit(conn, actor, f"your_account_{verb}", updated, verb)
         return updated
 
-    async def delete(self, conn: AsyncConnection, actor: Actor, user: store.User) -> None:
+    async def delete(self, conn: Connection, actor: Actor, user: store.User) -> None:
         """Marks the user deleted (their messages stay in the log)."""
         self.check_may_manage(actor, user)
         if user.status != "deleted":

@@ -15,15 +15,12 @@ only that event's.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import sqlalchemy as sa
 import structlog
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clarion import encoding
 from clarion.intake.events import (
@@ -34,9 +31,10 @@ from clarion.intake.events import (
     plan_each,
     store_plan,
 )
+from clarion.store import Connection
+from clarion.store import idempotency as keys
 from clarion.store.config_cache import ConfigCache
 from clarion.store.db import Database
-from clarion.store.tables import idempotency_keys
 
 log = structlog.get_logger("clarion.intake")
 
@@ -45,7 +43,7 @@ IDEMPOTENCY_WINDOW = timedelta(hours=24)
 # The most events one transaction takes; more wait for the next.
 MAX_GROUP = 500
 
-Answer = tuple[int, str]  # HTTP status and JSON body
+Answer = keys.Answer  # HTTP status and JSON body
 Outcome = Answer | Exception
 
 
@@ -178,7 +176,7 @@ class SingleEvents:
             # Planned inside the writing transaction: a second connection for the reads
             # costs more round trips than it saves, and readers do not block writers.
             async with db.begin() as conn:
-                await _lock_keys(conn, list(leaders))
+                await keys.lock_keys(conn, list(leaders))
                 outcomes = await _remembered(conn, todo, forget_expired=True)
                 valid, refused = await self._plan(
                     conn, [r for r in todo if r not in outcomes], group if atomic else None
@@ -201,13 +199,13 @@ class SingleEvents:
         if valid:
             db.wake_local()
         for request in group:
-            if request not in outcomes:
-                assert request.ident is not None
+            # The rest repeat a leader's key: the leader's outcome is theirs.
+            if request not in outcomes and request.ident is not None:
                 outcomes[request] = outcomes[leaders[request.ident]]
         return outcomes
 
     async def _plan(
-        self, conn: AsyncConnection, requests: list[_Request], atomic: list[_Request] | None
+        self, conn: Connection, requests: list[_Request], atomic: list[_Request] | None
     ) -> tuple[dict[_Request, Plan], dict[_Request, Outcome]]:
         """The requests' plans, and the IntakeErrors of those refused. With ``atomic`` (the
         whole batch), the first refused raises, its fields named by its index there."""
@@ -231,30 +229,20 @@ class SingleEvents:
         return valid, refused
 
     async def _write(
-        self, conn: AsyncConnection, valid: dict[_Request, Plan]
+        self, conn: Connection, valid: dict[_Request, Plan]
     ) -> dict[_Request, Outcome]:
         """Store the plans, and the answers of those with a key; their answers."""
         if not valid:
             return {}
         results = await store_plan(conn, merge_plans(list(valid.values())))
-        now = datetime.now(UTC)
         outcomes: dict[_Request, Outcome] = {}
-        remember = []
+        remember: list[tuple[keys.Ident, Answer]] = []
         for request, result in zip(valid, results, strict=True):
-            body = encoding.dumps_text(result.to_dict())
-            outcomes[request] = (202, body)
-            if request.key:
-                remember.append(
-                    {
-                        "scope": request.scope,
-                        "key": request.key,
-                        "status_code": 202,
-                        "response": body,
-                        "created_at": now,
-                    }
-                )
-        if remember:
-            await conn.execute(idempotency_keys.insert(), remember)
+            answer = (202, encoding.dumps_text(result.to_dict()))
+            outcomes[request] = answer
+            if request.ident:
+                remember.append((request.ident, answer))
+        await keys.remember(conn, remember, now=datetime.now(UTC))
         await self.db.notify_dispatch(conn)
         return outcomes
 
@@ -265,36 +253,13 @@ def _stopped(requests: list[_Request]) -> None:
             request.future.set_exception(RuntimeError("intake stopped"))
 
 
-async def _lock_keys(conn: AsyncConnection, idents: Sequence[tuple[str, str]]) -> None:
-    """Serialise requests carrying the same keys across replicas (SQLite transactions
-    already are serial). Taken in one order, so two groups never wait for each other."""
-    if conn.dialect.name != "postgresql" or not idents:
-        return
-    digests = [
-        int.from_bytes(hashlib.sha256(f"{scope}:{key}".encode()).digest()[:8], "big") - (1 << 63)
-        for scope, key in idents
-    ]
-    # In one statement, taken in the array's (sorted) order.
-    await conn.execute(
-        sa.text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:ks AS bigint[])) AS k"),
-        {"ks": sorted(digests)},
-    )
-
-
 async def _remembered(
-    conn: AsyncConnection, requests: Sequence[_Request], *, forget_expired: bool
+    conn: Connection, requests: Sequence[_Request], *, forget_expired: bool
 ) -> dict[_Request, Outcome]:
     """The stored answers to earlier requests with these keys, unless expired."""
     idents = {r.ident for r in requests if r.ident}
     if not idents:
         return {}
-    pair = sa.tuple_(idempotency_keys.c.scope, idempotency_keys.c.key)
-    rows = (await conn.execute(sa.select(idempotency_keys).where(pair.in_(idents)))).all()
-    oldest = datetime.now(UTC) - IDEMPOTENCY_WINDOW
-    answers = {(row.scope, row.key): (row.status_code, row.response) for row in rows}
-    expired = [(row.scope, row.key) for row in rows if row.created_at < oldest]
-    if expired and forget_expired:
-        await conn.execute(idempotency_keys.delete().where(pair.in_(expired)))
-    for ident in expired:
-        del answers[ident]
+    since = datetime.now(UTC) - IDEMPOTENCY_WINDOW
+    answers = await keys.remembered(conn, idents, since=since, forget_expired=forget_expired)
     return {r: answers[r.ident] for r in requests if r.ident in answers}

@@ -18,32 +18,29 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from clarion.errors import Invalid
 from clarion.ids import new_id
+from clarion.intake.catalog import MUST_SEND
 from clarion.intake.lookups import Lookups
 from clarion.render import RenderContext, TemplateError, render_event
+from clarion.store import Connection
 from clarion.store.config_cache import ConfigCache
 from clarion.store.db import Database
 from clarion.store.event_types import EventType
+from clarion.store.lookups import QueuedMessage, dedupe_holders
 from clarion.store.queue import insert_events, insert_messages, new_message_row, store_new
-from clarion.store.tables import messages
 from clarion.store.users import User
 
-from .recipients import TRANSACTIONAL, resolve_user_recipients
-
-# Event types that are never deduplicated: each one is asked for explicitly.
-NO_DEDUPE = frozenset({"test_notification", "user_one_time_passcode"})
+from .recipients import resolve_user_recipients
 
 
-class IntakeError(Exception):
+class IntakeError(Invalid):
     """A bad event: the message names the field and what to do; nothing is stored."""
 
-    def __init__(self, message: str, *, field: str | None = None, status_code: int = 422):
+    def __init__(self, message: str, *, field: str | None = None):
         super().__init__(message)
+        # Named apart from the message, which already starts with the field.
         self.field = field
-        self.status_code = status_code
 
 
 @dataclass(frozen=True)
@@ -149,7 +146,7 @@ class Plan:
 
 
 async def enqueue_event(
-    conn: AsyncConnection,
+    conn: Connection,
     event: EventInput,
     config: IntakeConfig,
     cache: ConfigCache,
@@ -164,7 +161,7 @@ async def enqueue_event(
 
 
 async def plan_events(
-    conn: AsyncConnection,
+    conn: Connection,
     batch: Sequence[EventInput],
     config: IntakeConfig,
     cache: ConfigCache,
@@ -187,7 +184,7 @@ async def plan_events(
 
 
 async def plan_each(
-    conn: AsyncConnection,
+    conn: Connection,
     batch: Sequence[tuple[EventInput, uuid.UUID | None]],
     config: IntakeConfig,
     cache: ConfigCache,
@@ -225,7 +222,7 @@ def merge_plans(plans: Sequence[Plan]) -> Plan:
     return merged
 
 
-async def store_plan(conn: AsyncConnection, plan: Plan) -> list[EnqueueResult]:
+async def store_plan(conn: Connection, plan: Plan) -> list[EnqueueResult]:
     """Insert the planned events and messages in the caller's transaction; what was queued."""
     await insert_events(conn, plan.event_rows)
     inserted = await insert_messages(conn, plan.message_rows)
@@ -242,18 +239,17 @@ async def commit_plan(db: Database, plan: Plan) -> list[EnqueueResult]:
         return _results(plan, inserted, await _holders(conn, plan, inserted))
 
 
-async def _holders(conn: AsyncConnection, plan: Plan, inserted: set[uuid.UUID]) -> dict[str, Any]:
+async def _holders(
+    conn: Connection, plan: Plan, inserted: set[uuid.UUID]
+) -> dict[str, QueuedMessage]:
     """The queued messages holding the dedupe hashes of the planned rows not inserted."""
     skipped = [r["dedupe_hash"] for r in plan.message_rows if r["id"] not in inserted]
-    if not skipped:
-        return {}
-    query = sa.select(messages.c.dedupe_hash, messages.c.id, messages.c.status).where(
-        messages.c.dedupe_hash.in_(skipped)
-    )
-    return {r.dedupe_hash: r for r in (await conn.execute(query)).all()}
+    return await dedupe_holders(conn, skipped)
 
 
-def _results(plan: Plan, inserted: set[uuid.UUID], holders: dict[str, Any]) -> list[EnqueueResult]:
+def _results(
+    plan: Plan, inserted: set[uuid.UUID], holders: dict[str, QueuedMessage]
+) -> list[EnqueueResult]:
     """Each event's messages as queued: a row whose dedupe hash was already taken reports
     the message that holds it."""
     results = [EnqueueResult(row["id"], []) for row in plan.event_rows]
@@ -297,7 +293,7 @@ async def _plan(
     )
     disabled_reason = (
         None
-        if event_type.enabled or event_type.key in TRANSACTIONAL
+        if event_type.enabled or event_type.key in MUST_SEND
         else f"event type {event_type.key!r} is disabled by an administrator"
     )
     rows = []
@@ -307,7 +303,7 @@ async def _plan(
         rendered = _render(event_type, event, user, config, prefix)
         dedupe = (
             None
-            if event_type.key in NO_DEDUPE
+            if event_type.key in MUST_SEND  # each one was asked for explicitly
             else _dedupe_hash(event_type, str(user.id), method, event, now)
         )
         rows.append(

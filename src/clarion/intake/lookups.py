@@ -9,31 +9,14 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from clarion.store import Connection
 from clarion.store.channels import ChannelRef
 from clarion.store.event_types import EventType
-from clarion.store.tables import preferences, users
-from clarion.store.users import User, active_users_with_roles, normalize_email, user_from_row
+from clarion.store.lookups import explicit_preferences, users_by_ids_or_emails
+from clarion.store.users import User, active_users_with_roles, normalize_email
 
 if TYPE_CHECKING:
     from clarion.store.config_cache import ConfigCache
-
-
-# Built once and run with expanding parameters: building a select costs ~50 µs a call, much
-# of a small group's planning time outside the database (single events come in such groups).
-_USERS = sa.select(users).where(
-    sa.or_(
-        users.c.id.in_(sa.bindparam("ids", expanding=True)),
-        users.c.email.in_(sa.bindparam("emails", expanding=True)),
-    )
-)
-_CHUNK = 10_000  # ids and emails in one query, well under PostgreSQL's parameter limit
-_PREFERENCES = sa.select(preferences.c.user_id, preferences.c.disabled).where(
-    preferences.c.user_id.in_(sa.bindparam("user_ids", expanding=True)),
-    preferences.c.event_type == sa.bindparam("event_type"),
-)
 
 
 class EventRefs(Protocol):
@@ -51,7 +34,7 @@ class Lookups:
     """Users, roles and preferences per transaction; event types and channels from
     ``cache``, kept between requests."""
 
-    def __init__(self, conn: AsyncConnection, cache: ConfigCache):
+    def __init__(self, conn: Connection, cache: ConfigCache):
         self.conn = conn
         self.cache = cache
         self.types: dict[str, EventType] = {}
@@ -73,15 +56,8 @@ class Lookups:
         ids, emails = set(ids) - set(self._by_id), set(emails) - set(self._by_email)
         if not ids and not emails:
             return
-        ids_left, emails_left = list(ids), list(emails)
-        while ids_left or emails_left:
-            # PostgreSQL takes at most 32767 parameters a query; a batch may name more.
-            some_ids, ids_left = ids_left[:_CHUNK], ids_left[_CHUNK:]
-            room = _CHUNK - len(some_ids)
-            some_emails, emails_left = emails_left[:room], emails_left[room:]
-            found = await self.conn.execute(_USERS, {"ids": some_ids, "emails": some_emails})
-            for row in found.all():
-                self._remember(user_from_row(row))
+        for user in await users_by_ids_or_emails(self.conn, ids, emails):
+            self._remember(user)
 
     def _remember(self, user: User) -> None:
         self._by_id[user.id] = user
@@ -123,10 +99,7 @@ class Lookups:
         """Each user's explicit choice for ``event_type`` (True: disabled); absent: none."""
         missing = [u for u in user_ids if (u, event_type) not in self._prefs]
         if missing:
-            rows = await self.conn.execute(
-                _PREFERENCES, {"user_ids": missing, "event_type": event_type}
-            )
-            found = {r.user_id: r.disabled for r in rows.all()}
+            found = await explicit_preferences(self.conn, missing, event_type)
             for user_id in missing:
                 self._prefs[(user_id, event_type)] = found.get(user_id)
         out = {}

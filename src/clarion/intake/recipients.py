@@ -6,14 +6,13 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from clarion.intake.catalog import MUST_SEND
 from clarion.intake.lookups import Lookups
 from clarion.store.event_types import EventType
 from clarion.store.users import User
 
 # The user an account-status event is about hears of it even though they are suspended.
 SUBJECT_MAY_BE_SUSPENDED = frozenset({"your_account_suspended"})
-# Sent whatever the recipient's preferences (a clarion choice: they were asked for).
-TRANSACTIONAL = frozenset({"user_one_time_passcode", "test_notification"})
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ async def resolve_user_recipients(
         chosen = {k: u for k, u in chosen.items() if u.username != labels["initiator"]}
 
     users = list(chosen.values())
-    if event_type.key in TRANSACTIONAL:
+    if event_type.key in MUST_SEND:
         return [PlannedRecipient(u) for u in users]
     prefs = await lookups.preferences([u.id for u in users], event_type.key)
     planned = []

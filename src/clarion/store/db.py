@@ -82,6 +82,11 @@ def unavailable_reason(exc: BaseException) -> str | None:
     return None
 
 
+def printable_url(database_url: str) -> str:
+    """The database URL with its password hidden, to print or log."""
+    return make_url(database_url).render_as_string(hide_password=True)
+
+
 def async_url(database_url: str) -> URL:
     """Map ``sqlite:///…`` and ``postgresql://…`` to their async drivers."""
     url = make_url(database_url)

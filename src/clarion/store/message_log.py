@@ -1,6 +1,6 @@
 """The message log: messages newest first with filters and cursor paging, and one message with
-its attempts. The API and the web pages both read it through here, so both show a message of a
-secret-bearing type (:data:`clarion.intake.catalog.SECRET_CONTENT`) with its secret redacted;
+its attempts, as stored. The API and the web pages read it through
+:mod:`clarion.domain.messages`, which redacts a secret-bearing message before anyone sees it;
 the dispatcher reads the queue, not the log, and still sends it."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clarion.intake.catalog import SECRET_CONTENT
 from clarion.limits import request_time
 from clarion.store.tables import UTCDateTime, message_attempts, messages
 
@@ -34,43 +33,6 @@ SUMMARY_COLUMNS = (
     messages.c.updated_at,
     messages.c.sent_at,
 )
-
-
-REDACTED = "[redacted: only the recipient sees this]"
-
-
-def _redact_values(values: Any) -> Any:
-    """The same keys (they say what was given), no values."""
-    if isinstance(values, dict):
-        return {key: REDACTED for key in values}
-    return None if values is None else REDACTED
-
-
-def _redact_actions(actions: Any) -> list[dict[str, Any]]:
-    return [{**action, "url": REDACTED} for action in actions or []]
-
-
-def as_logged(row: Any) -> dict[str, Any]:
-    """A message's columns as the log shows them. A secret-bearing type keeps its title (the
-    type's own words) and loses its body, its actions' URLs, and its labels' and data's
-    values, wherever the row holds them."""
-    shown = dict(row._mapping)
-    if shown["event_type"] not in SECRET_CONTENT:
-        return shown
-    if shown.get("content") is not None:
-        content = dict(shown["content"])
-        for key in ("body_markdown", "body_text", "body_html"):
-            if key in content:
-                content[key] = REDACTED
-        content["actions"] = _redact_actions(content.get("actions"))
-        shown["content"] = content
-    if shown.get("payload") is not None:
-        payload = dict(shown["payload"])
-        payload["labels"] = _redact_values(payload.get("labels"))
-        payload["data"] = _redact_values(payload.get("data"))
-        payload["actions"] = _redact_actions(payload.get("actions"))
-        shown["payload"] = payload
-    return shown
 
 
 class CursorError(ValueError):
@@ -107,7 +69,7 @@ class LogFilter:
 
 @dataclass
 class LogPage:
-    """Each row a message's columns by name, as :func:`as_logged` shows them."""
+    """Each row a message's columns by name."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     next_cursor: str | None = None
@@ -138,7 +100,7 @@ async def list_messages(
             < sa.tuple_(sa.literal(when, UTCDateTime()), sa.literal(ident, sa.Uuid()))
         )
     query = query.order_by(messages.c.created_at.desc(), messages.c.id.desc()).limit(limit + 1)
-    rows = [as_logged(row) for row in (await conn.execute(query)).all()]
+    rows = [dict(row._mapping) for row in (await conn.execute(query)).all()]
     if len(rows) <= limit:
         return LogPage(rows)
     rows = rows[:limit]
@@ -146,13 +108,12 @@ async def list_messages(
 
 
 async def get_message(conn: AsyncConnection, message_id: uuid.UUID) -> dict[str, Any] | None:
-    """One message's columns with its payload and content (as :func:`as_logged` shows them),
-    or None."""
+    """One message's columns with its payload and content, or None."""
     query = sa.select(*SUMMARY_COLUMNS, messages.c.payload, messages.c.content).where(
         messages.c.id == message_id
     )
     row = (await conn.execute(query)).first()
-    return None if row is None else as_logged(row)
+    return None if row is None else dict(row._mapping)
 
 
 async def message_attempts_of(conn: AsyncConnection, message_id: uuid.UUID) -> list[Any]:

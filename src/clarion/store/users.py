@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clarion.errors import Conflict
+from clarion.roles import ADMIN_ROLES, ROLES
 from clarion.store.db import Database
 from clarion.store.tables import api_tokens, preferences, users
 
-ROLES = ("owner", "user-admin", "template-admin", "member")
 STATUSES = ("active", "suspended", "deleted")
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 # Control characters and line separators: a name is put in email headers, where they break
@@ -48,7 +50,7 @@ class User:
 
     @property
     def is_admin(self) -> bool:
-        return bool({"owner", "user-admin"} & set(self.roles))
+        return not ADMIN_ROLES.isdisjoint(self.roles)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -96,7 +98,13 @@ async def create_user(
         "created_at": now,
         "updated_at": now,
     }
-    await conn.execute(users.insert().values(**row))
+    try:
+        await conn.execute(users.insert().values(**row))
+    except IntegrityError:
+        # The caller's transaction must then be rolled back.
+        raise Conflict(
+            f"a user with email {email!r} or username {username!r} already exists"
+        ) from None
     return user_from_row(row)
 
 

@@ -20,8 +20,6 @@ from clarion.store.interactions import interactions_of
 from clarion.store.message_log import (
     CursorError,
     LogFilter,
-    get_message,
-    list_messages,
     message_attempts_of,
 )
 from clarion.store.settings import set_paused
@@ -78,7 +76,7 @@ async def messages_log(
     )
     async with service.db.read() as conn:
         try:
-            found = await list_messages(conn, filters, limit=PAGE_SIZE, cursor=cursor or None)
+            found = await messages.log_page(conn, filters, limit=PAGE_SIZE, cursor=cursor or None)
         except CursorError:
             message = "cursor: not a cursor from a previous page; open the log from its start."
             raise PageError(422, "Not understood", message) from None
@@ -139,7 +137,7 @@ async def message_detail(
 ) -> Response:
     message_id = parse_id(ref, "message")
     async with service.db.read() as conn:
-        row = await get_message(conn, message_id)
+        row = await messages.logged_message(conn, message_id)
         attempts = await message_attempts_of(conn, message_id) if row else []
     if row is None:
         return message_page(service.brand, 404, "Not found", f"There is no message {message_id}.")

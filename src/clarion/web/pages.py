@@ -94,10 +94,15 @@ _PAGE_OF: tuple[tuple[type[ClarionError], int, str], ...] = (
 )
 
 
+def page_status(exc: ClarionError) -> tuple[int, str]:
+    """The status and title a domain error is shown with."""
+    return next(((s, t) for kind, s, t in _PAGE_OF if isinstance(exc, kind)), (400, "Not done"))
+
+
 def error_page(brand: Brand, exc: ClarionError) -> HTMLResponse:
     """A domain error as a short page saying what was wrong."""
-    status, title = next(((s, t) for kind, s, t in _PAGE_OF if isinstance(exc, kind)), (400, ""))
-    return message_page(brand, status, title or "Not done", str(exc))
+    status, title = page_status(exc)
+    return message_page(brand, status, title, str(exc))
 
 
 class PageError(Exception):
@@ -107,9 +112,16 @@ class PageError(Exception):
         super().__init__(message or title)
         self.status, self.title, self.message, self.location = status, title, message, location
 
+    @classmethod
+    def of(cls, exc: ClarionError) -> PageError:
+        """A domain error as the page :func:`error_page` shows."""
+        status, title = page_status(exc)
+        return cls(status, title, str(exc))
+
 
 async def _page_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, PageError)
+    if not isinstance(exc, PageError):
+        raise exc
     if exc.location:
         return see_other(exc.location)
     brand: Brand = request.app.state.service.brand

@@ -20,7 +20,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request, Response
 
 from clarion.access import Principal, ServiceDep
-from clarion.intake.recipients import TRANSACTIONAL, may_reach
+from clarion.intake.catalog import MUST_SEND
+from clarion.intake.recipients import may_reach
 from clarion.service import Service
 from clarion.store.event_types import EventType, list_event_types
 from clarion.store.users import (
@@ -70,7 +71,7 @@ def _choices(types: Iterable[EventType], user: User, disabled: set[str]) -> list
     choices = []
     for t in types:
         opted_out = t.enabled_by_default and t.key in disabled
-        if t.key in TRANSACTIONAL or not (may_reach(t, user) or opted_out):
+        if t.key in MUST_SEND or not (may_reach(t, user) or opted_out):
             continue
         if not t.enabled:
             note = "Turned off for everyone by your administrator."

@@ -8,27 +8,28 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clarion.access import Principal, ServiceDep, actor_of
 from clarion.access.accounts import UserCreate
 from clarion.access.validation import describe_validation_errors
-from clarion.domain.accounts import AccountRefused, Accounts, Actor, Concern
+from clarion.domain.accounts import Accounts, Actor, Concern
+from clarion.errors import ClarionError, Forbidden
+from clarion.roles import ROLES
 from clarion.service import Service
+from clarion.store import Connection
 from clarion.store import users as store
 from clarion.web.frame import app_page, confirm_page
-from clarion.web.pages import PageError, first, parse_id, read_form, see_other
+from clarion.web.pages import PageError, first, page_status, parse_id, read_form, see_other
 from clarion.web.session import AdminSignedIn
 
 router = APIRouter(prefix="/admin/users", tags=["web"], include_in_schema=False)
-ROLES = ("member", "template-admin", "user-admin", "owner")
 
 
 def _allowed(actor: Actor, user: store.User, concern: Concern) -> bool:
     """Whether to offer the button at all (the post asks again)."""
     try:
         Accounts.check_may_manage(actor, user, concern)
-    except AccountRefused:
+    except Forbidden:
         return False
     return True
 
@@ -101,15 +102,15 @@ async def add_user(request: Request, service: ServiceDep, principal: AdminSigned
                 name=body.name,
                 roles=body.roles,
             )
-    except AccountRefused as exc:
-        return await _page(
-            request, service, principal, status=exc.status, error=str(exc), form=typed
-        )
+    except ClarionError as exc:
+        # Shown on the form, kept as typed, so it can be corrected and sent again.
+        status, _ = page_status(exc)
+        return await _page(request, service, principal, status=status, error=str(exc), form=typed)
     return see_other("/admin/users?" + urlencode({"notice": f"Added {body.email}."}))
 
 
 async def _user(
-    conn: AsyncConnection, ref: str, principal: Principal, concern: Concern = "account"
+    conn: Connection, ref: str, principal: Principal, concern: Concern = "account"
 ) -> store.User:
     """The user to change, read in the transaction that changes them (a double click must
     not emit the events twice), if the caller may (the API's rule: only an owner changes an
@@ -120,8 +121,8 @@ async def _user(
         raise PageError(404, "Not found", f"There is no user {user_id}.")
     try:
         Accounts.check_may_manage(actor_of(principal), user, concern)
-    except AccountRefused as exc:
-        raise PageError(exc.status, "Not allowed", f"{exc}.") from None
+    except ClarionError as exc:
+        raise PageError.of(exc) from None
     return user
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from clarion import encoding
 from clarion.access import AdminDep, ServiceDep
-from clarion.api.schemas import EventBatchIn, EventIn
+from clarion.api.schemas import EventBatchIn, EventIn, EventQueued, EventsQueued
 from clarion.intake.events import EventInput, commit_plan, plan_events
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -23,7 +23,9 @@ def _input(body: EventIn) -> EventInput:
     )
 
 
-@router.post("/events", status_code=202)
+# Answered with raw JSON (FastAPI's generic encoder is slow on big batches); the models
+# document the bodies.
+@router.post("/events", status_code=202, responses={202: {"model": EventQueued}})
 async def post_event(body: EventIn, service: ServiceDep, principal: AdminDep) -> Response:
     """Stored with the events other requests post meanwhile (see clarion.intake.coalesce)."""
     status, answer = await service.single_events.submit(
@@ -35,7 +37,7 @@ async def post_event(body: EventIn, service: ServiceDep, principal: AdminDep) ->
     return Response(answer, status_code=status, media_type="application/json")
 
 
-@router.post("/events/batch", status_code=202)
+@router.post("/events/batch", status_code=202, responses={202: {"model": EventsQueued}})
 async def post_events(body: EventBatchIn, service: ServiceDep, principal: AdminDep) -> Response:
     """All events are stored together, or none (a bad one names its index)."""
     created_by = principal.user.id if principal.user else None

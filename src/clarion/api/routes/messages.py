@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from clarion.access import AdminDep, PrincipalDep, ServiceDep
 from clarion.api.jsonable import json_row
+from clarion.api.schemas import MessageDetail, MessageList, MessageStats
 from clarion.config import parse_duration
 from clarion.domain import messages
 from clarion.limits import MAX_WINDOW
@@ -31,7 +32,7 @@ def message_summary(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@router.get("/messages")
+@router.get("/messages", response_model=MessageList)
 async def list_messages(
     service: ServiceDep,
     principal: PrincipalDep,
@@ -56,14 +57,14 @@ async def list_messages(
     where = LogFilter(status, event_id, only_user, channel_id, method, event_type)
     async with service.db.read() as conn:
         try:
-            found = await log.list_messages(conn, where, limit=limit, cursor=cursor)
+            found = await messages.log_page(conn, where, limit=limit, cursor=cursor)
         except CursorError:
             raise HTTPException(422, "cursor: not a cursor from a previous page") from None
     return {"items": [message_summary(r) for r in found.rows], "next_cursor": found.next_cursor}
 
 
 # Declared before /messages/{message_id}, which would otherwise take "stats" for an id.
-@router.get("/messages/stats")
+@router.get("/messages/stats", response_model=MessageStats)
 async def message_stats(
     service: ServiceDep,
     principal: AdminDep,
@@ -98,14 +99,14 @@ async def message_stats(
     }
 
 
-@router.get("/messages/{message_id}")
+@router.get("/messages/{message_id}", response_model=MessageDetail)
 async def get_message(
     message_id: uuid.UUID, service: ServiceDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     return await _message(service, message_id, principal)
 
 
-@router.post("/messages/{message_id}/retry", status_code=202)
+@router.post("/messages/{message_id}/retry", status_code=202, response_model=MessageDetail)
 async def retry_message(
     message_id: uuid.UUID, service: ServiceDep, principal: AdminDep
 ) -> dict[str, Any]:
@@ -118,7 +119,7 @@ async def _message(
     service: ServiceDep, message_id: uuid.UUID, principal: PrincipalDep
 ) -> dict[str, Any]:
     async with service.db.read() as conn:
-        row = await log.get_message(conn, message_id)
+        row = await messages.logged_message(conn, message_id)
         if row is None or (
             not principal.is_admin
             and (principal.user is None or row["user_id"] != principal.user.id)

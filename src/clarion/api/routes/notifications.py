@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 
 from clarion.access import AdminDep, PrincipalDep, ServiceDep, require_user
-from clarion.api.schemas import PauseSettings
+from clarion.api.schemas import EventQueued, PauseSettings, PauseState
 from clarion.intake.events import EventInput, enqueue_event
 from clarion.ratelimit import TEST_NOTIFICATIONS_PER_MINUTE
 from clarion.store.settings import is_paused, set_paused
@@ -15,12 +15,12 @@ from clarion.store.settings import is_paused, set_paused
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 
 
-@router.get("/notifications/settings")
+@router.get("/notifications/settings", response_model=PauseState)
 async def get_settings(service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
     return {"paused": await is_paused(service.db)}
 
 
-@router.put("/notifications/settings")
+@router.put("/notifications/settings", response_model=PauseState)
 async def put_settings(
     body: PauseSettings, service: ServiceDep, principal: AdminDep
 ) -> dict[str, Any]:
@@ -28,7 +28,7 @@ async def put_settings(
     return {"paused": body.paused}
 
 
-@router.post("/notifications/test", status_code=202)
+@router.post("/notifications/test", status_code=202, response_model=EventQueued)
 async def send_test(service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
     """A test notification to the caller, by the deployment's default method."""
     user = require_user(principal)

@@ -7,14 +7,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clarion.access import AdminDep, Principal, PrincipalDep, ServiceDep, actor_of
 from clarion.api.jsonable import json_row
-from clarion.api.schemas import Preferences, TokenCreate, UserCreate, UserPatch
-from clarion.domain.accounts import AccountRefused, Accounts, Concern
-from clarion.intake.recipients import TRANSACTIONAL
+from clarion.api.schemas import (
+    Preferences,
+    PreferencesOut,
+    TokenCreate,
+    TokenCreated,
+    TokenList,
+    UserCreate,
+    UserList,
+    UserOut,
+    UserPatch,
+)
+from clarion.domain.accounts import Accounts, Concern
+from clarion.intake.catalog import MUST_SEND
 from clarion.limits import MAX_OFFSET
+from clarion.store import Connection
 from clarion.store import users as store
 from clarion.store.event_types import list_event_types
 
@@ -22,13 +32,10 @@ router = APIRouter(prefix="/api/v1", tags=["users"])
 
 
 def _may_manage(principal: Principal, user: store.User, concern: Concern) -> None:
-    try:
-        Accounts.check_may_manage(actor_of(principal), user, concern)
-    except AccountRefused as exc:
-        raise HTTPException(exc.status, str(exc)) from None
+    Accounts.check_may_manage(actor_of(principal), user, concern)
 
 
-async def _target(conn: AsyncConnection, ref: str, principal: Principal) -> store.User:
+async def _target(conn: Connection, ref: str, principal: Principal) -> store.User:
     """The user named by id, email or username ('me' for the caller); 404 if unknown.
 
     A caller who sees only their own user gets the very same 404 for anyone else's, so no
@@ -47,24 +54,21 @@ def _is_caller(principal: Principal, user: store.User) -> bool:
     return principal.user is not None and principal.user.id == user.id
 
 
-@router.post("/users", status_code=201)
+@router.post("/users", status_code=201, response_model=UserOut)
 async def create_user(body: UserCreate, service: ServiceDep, principal: AdminDep) -> dict[str, Any]:
-    try:
-        async with service.db.begin() as conn:
-            user = await service.accounts.create(
-                conn,
-                actor_of(principal),
-                email=body.email,
-                username=body.username,
-                name=body.name,
-                roles=body.roles,
-            )
-    except AccountRefused as exc:
-        raise HTTPException(exc.status, str(exc)) from None
+    async with service.db.begin() as conn:
+        user = await service.accounts.create(
+            conn,
+            actor_of(principal),
+            email=body.email,
+            username=body.username,
+            name=body.name,
+            roles=body.roles,
+        )
     return user.to_dict()
 
 
-@router.get("/users")
+@router.get("/users", response_model=UserList)
 async def list_users(
     service: ServiceDep,
     principal: AdminDep,
@@ -77,50 +81,44 @@ async def list_users(
     return {"items": [u.to_dict() for u in found]}
 
 
-@router.get("/users/{ref}")
+@router.get("/users/{ref}", response_model=UserOut)
 async def get_user(ref: str, service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
     async with service.db.read() as conn:
         return (await _target(conn, ref, principal)).to_dict()
 
 
-@router.patch("/users/{ref}")
+@router.patch("/users/{ref}", response_model=UserOut)
 async def update_user(
     ref: str, body: UserPatch, service: ServiceDep, principal: AdminDep
 ) -> dict[str, Any]:
     changes = body.model_dump(exclude_none=True)
     if "roles" in changes and "owner" in changes["roles"] and not principal.is_owner:
         raise HTTPException(403, "only an owner can grant the owner role")
-    try:
-        async with service.db.begin() as conn:
-            user = await _target(conn, ref, principal)
-            if user.status == "deleted":
-                raise HTTPException(409, f"user {user.username!r} is deleted")
-            actor = actor_of(principal)
-            service.accounts.check_may_manage(actor, user)
-            status = changes.pop("status", None)
-            updated = await store.update_user(conn, user.id, **changes)
-            if status is not None:
-                updated = await service.accounts.set_status(conn, actor, updated, status)
-    except AccountRefused as exc:
-        raise HTTPException(exc.status, str(exc)) from None
+    async with service.db.begin() as conn:
+        user = await _target(conn, ref, principal)
+        if user.status == "deleted":
+            raise HTTPException(409, f"user {user.username!r} is deleted")
+        actor = actor_of(principal)
+        service.accounts.check_may_manage(actor, user)
+        status = changes.pop("status", None)
+        updated = await store.update_user(conn, user.id, **changes)
+        if status is not None:
+            updated = await service.accounts.set_status(conn, actor, updated, status)
     return updated.to_dict()
 
 
 @router.delete("/users/{ref}", status_code=204)
 async def delete_user(ref: str, service: ServiceDep, principal: AdminDep) -> Response:
-    try:
-        async with service.db.begin() as conn:
-            user = await _target(conn, ref, principal)
-            await service.accounts.delete(conn, actor_of(principal), user)
-    except AccountRefused as exc:
-        raise HTTPException(exc.status, str(exc)) from None
+    async with service.db.begin() as conn:
+        user = await _target(conn, ref, principal)
+        await service.accounts.delete(conn, actor_of(principal), user)
     return Response(status_code=204)
 
 
 # --- tokens ---------------------------------------------------------------------------------
 
 
-@router.post("/users/{ref}/tokens", status_code=201)
+@router.post("/users/{ref}/tokens", status_code=201, response_model=TokenCreated)
 async def create_token(
     ref: str, body: TokenCreate, service: ServiceDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -143,7 +141,7 @@ async def create_token(
     }
 
 
-@router.get("/users/{ref}/tokens")
+@router.get("/users/{ref}/tokens", response_model=TokenList)
 async def list_tokens(ref: str, service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
     async with service.db.read() as conn:
         user = await _target(conn, ref, principal)
@@ -167,7 +165,7 @@ async def delete_token(
 # --- preferences ----------------------------------------------------------------------------
 
 
-@router.get("/users/{ref}/preferences")
+@router.get("/users/{ref}/preferences", response_model=PreferencesOut)
 async def get_preferences(ref: str, service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
     async with service.db.read() as conn:
         user = await _target(conn, ref, principal)
@@ -175,7 +173,7 @@ async def get_preferences(ref: str, service: ServiceDep, principal: PrincipalDep
         return {"disabled": await store.disabled_event_types(conn, user.id, off)}
 
 
-@router.put("/users/{ref}/preferences")
+@router.put("/users/{ref}/preferences", response_model=PreferencesOut)
 async def put_preferences(
     ref: str, body: Preferences, service: ServiceDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -186,7 +184,7 @@ async def put_preferences(
         unknown = sorted(set(body.disabled) - {t.key for t in types})
         if unknown:
             raise HTTPException(422, f"disabled: unknown event type(s) {', '.join(unknown)}")
-        must_send = sorted(set(body.disabled) & TRANSACTIONAL)
+        must_send = sorted(set(body.disabled) & MUST_SEND)
         if must_send:
             raise HTTPException(
                 422, f"disabled: {', '.join(must_send)} cannot be turned off (always sent)"

@@ -16,6 +16,7 @@ from typing import Any
 
 __all__ = [
     "BUILTIN_EVENT_TYPES",
+    "MUST_SEND",
     "RECIPIENT_RULES",
     "SECRET_CONTENT",
     "TEMPLATE_ADMINS",
@@ -33,6 +34,9 @@ GREETING = "{% if user_name or user_username %}Hi {{ user_name or user_username 
 # one-time passcode): the delivery carries it, the message log shows it to no one, however
 # high their role.
 SECRET_CONTENT = frozenset({"user_one_time_passcode"})
+# Types sent whatever the recipient's preferences or an administrator's switch, and never
+# deduplicated: each one was asked for explicitly (a passcode, a test).
+MUST_SEND = frozenset({"user_one_time_passcode", "test_notification"})
 RECIPIENT_RULES = frozenset(
     {"subject_user", "role:owner", "role:user-admin", "role:template-admin", "-initiator"}
 )
