@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clarion.errors import Conflict
 from clarion.intake.events import EventInput, IntakeConfig, enqueue_event
 from clarion.store import users as store
 from clarion.store.config_cache import ConfigCache
@@ -91,10 +91,8 @@ class Accounts:
             user = await store.create_user(
                 conn, email=email, username=username, name=name, roles=list(roles)
             )
-        except IntegrityError:
-            raise AccountRefused(
-                409, f"a user with email {email!r} or username {username!r} already exists"
-            ) from None
+        except Conflict as exc:
+            raise AccountRefused(409, str(exc)) from None
         await self._emit(conn, actor, "user_account_created", user, "created")
         return user
 

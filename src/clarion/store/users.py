@@ -12,10 +12,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clarion.errors import Conflict
 from clarion.store.db import Database
 from clarion.store.tables import api_tokens, preferences, users
+from clarion.store.unique import taken
 
 ROLES = ("owner", "user-admin", "template-admin", "member")
 STATUSES = ("active", "suspended", "deleted")
@@ -82,6 +85,16 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+def _taken(exc: IntegrityError, values: dict[str, Any]) -> Conflict:
+    """A clash on a user's email or username as a Conflict naming which and the value;
+    any other integrity error goes on up."""
+    clashed = sorted(taken(exc, users) & {"email", "username"})
+    if not clashed:
+        raise exc
+    named = " and ".join(f"{column} {values.get(column)!r}" for column in clashed)
+    return Conflict(f"a user with {named} already exists")
+
+
 async def create_user(
     conn: AsyncConnection, *, email: str, username: str, name: str, roles: Sequence[str]
 ) -> User:
@@ -96,7 +109,10 @@ async def create_user(
         "created_at": now,
         "updated_at": now,
     }
-    await conn.execute(users.insert().values(**row))
+    try:
+        await conn.execute(users.insert().values(**row))
+    except IntegrityError as exc:
+        raise _taken(exc, row) from None
     return user_from_row(row)
 
 
@@ -123,7 +139,10 @@ async def update_user(conn: AsyncConnection, user_id: uuid.UUID, **changes: Any)
     if "roles" in changes:
         changes["roles"] = list(dict.fromkeys(changes["roles"]))
     changes["updated_at"] = datetime.now(UTC)
-    await conn.execute(users.update().where(users.c.id == user_id).values(**changes))
+    try:
+        await conn.execute(users.update().where(users.c.id == user_id).values(**changes))
+    except IntegrityError as exc:
+        raise _taken(exc, changes) from None
     row = (await conn.execute(sa.select(users).where(users.c.id == user_id))).one()
     return user_from_row(row)
 
