@@ -1,8 +1,8 @@
 """``/admin/channels``: team channels in the pages: list, add (choosing the kind), edit,
 Test Connection (saved, or as typed before saving), and remove.
 
-The form is built from the kind's schema (:mod:`clarion.web.channel_form`); validation,
-storage and the test send are the ones the API uses.
+The form is built from the kind's schema (:mod:`clarion.web.channel_form`); the rules,
+storage and the test send are :mod:`clarion.domain.channels`', as for the API.
 """
 
 from __future__ import annotations
