@@ -161,9 +161,7 @@ async def test_the_destination_is_checked_before_saving(db: Database) -> None:
     }
     try:
         with pytest.raises(Invalid) as refused:
-            await channels.create(
-                name="team", kind="email", config=config, events=[], enabled=True
-            )
+            await channels.create(name="team", kind="email", config=config, events=[], enabled=True)
         assert refused.value.field == "config.smtp_server"
         assert resolver.asked == ["mail.internal.test"]  # refused at the lookup, before a connect
         assert await channels.list_all() == []
