@@ -86,3 +86,27 @@ async def test_kinds_list_their_destination_fields(start_server) -> None:
     ]
     schema = by_kind["gotify"]["config_schema"]["properties"]
     assert schema["server_url"]["x-destination"] is True
+
+
+def undocumented_answers(schema: dict[str, Any], prefix: str) -> list[str]:
+    """The operations under ``prefix`` whose 2xx answer (one with a body) has no schema."""
+    missing = []
+    for path, operations in schema["paths"].items():
+        if not path.startswith(prefix):
+            continue
+        for method, operation in operations.items():
+            for status, answer in operation["responses"].items():
+                if status.startswith("2") and status != "204":
+                    body = answer.get("content", {}).get("application/json", {})
+                    if not body.get("schema", {}).get("$ref"):
+                        missing.append(f"{method.upper()} {path} {status}")
+    return missing
+
+
+async def test_every_channel_answer_is_documented(start_server) -> None:
+    running = await start_server(dispatch=False)
+    status, schema = await running.call("GET", "/openapi.json")
+    assert status == 200
+    assert undocumented_answers(schema, "/api/v1/channels") == []
+    view = schema["components"]["schemas"]["ChannelView"]
+    assert "disabled_reason" in view["properties"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.api.test_channel_routes import undocumented_answers
+
 CUSTOM = {
     "key": "invoice_overdue",
     "name": "Invoice Overdue",
@@ -119,3 +121,12 @@ async def test_a_custom_type_over_a_bound_is_a_422_naming_it(start_server) -> No
         assert status == 422 and body["detail"].startswith(fragment), (change, body)
     status, listing = await running.call("GET", "/api/v1/event-types")
     assert "invoice_overdue" not in {t["key"] for t in listing["items"]}
+
+
+async def test_every_event_type_answer_is_documented(start_server) -> None:
+    running = await start_server(dispatch=False)
+    status, schema = await running.call("GET", "/openapi.json")
+    assert status == 200
+    assert undocumented_answers(schema, "/api/v1/event-types") == []
+    view = schema["components"]["schemas"]["EventTypeView"]
+    assert "effective_method" in view["properties"]

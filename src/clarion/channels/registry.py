@@ -13,10 +13,10 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from clarion.channels.scrub import ScrubbedSender
 from clarion.delivery.http import HttpClient
 from clarion.delivery.mail import Composer
 from clarion.delivery.outcome import Sender
+from clarion.delivery.scrub import ScrubbedSender
 
 
 class _DestinationMarker:

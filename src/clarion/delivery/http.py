@@ -21,8 +21,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
 from clarion import encoding
-from clarion.channels.scrub import scrub_outcome
 from clarion.delivery.outcome import Delivered, Failed, Outcome, Retry, classify_http, trim
+from clarion.delivery.scrub import scrub_outcome
 from clarion.redact import Scrubber
 
 USER_AGENT = "clarion/0.1"

@@ -21,11 +21,11 @@ from typing import Any
 
 import aiosmtplib
 
-from clarion.channels.scrub import scrub_outcome
 from clarion.config import Settings
 from clarion.delivery.http import DestinationGuard, DestinationRefused
 from clarion.delivery.mail import Composer
 from clarion.delivery.outcome import Delivered, Failed, Outbound, Outcome, Retry, trim
+from clarion.delivery.scrub import scrub_outcome
 from clarion.redact import Scrubber
 
 # An idle connection older than this is checked with NOOP before it carries a message.

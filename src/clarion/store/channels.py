@@ -13,11 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clarion.errors import Conflict
 from clarion.secrets import SecretBox, SecretsError
 from clarion.store.db import config_changed
 from clarion.store.tables import channels
+from clarion.store.unique import taken
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,13 @@ class Channel:
     @property
     def full_config(self) -> dict[str, Any]:
         return {**self.config, **self.secrets}
+
+
+def _name_taken(exc: IntegrityError, name: Any) -> Conflict:
+    """A clash on the channel's name as a Conflict; any other integrity error goes on up."""
+    if "name" not in taken(exc, channels):
+        raise exc
+    return Conflict(f"a channel named {name!r} already exists")
 
 
 def _channel(row: Any, box: SecretBox | None) -> Channel:
@@ -67,21 +77,24 @@ async def create_channel(
     events: Iterable[str],
     enabled: bool,
 ) -> Channel:
+    """A Conflict when ``name`` is taken."""
     now = datetime.now(UTC)
     channel_id = uuid.uuid4()
-    await conn.execute(
-        channels.insert().values(
-            id=channel_id,
-            name=name,
-            kind=kind,
-            config=config,
-            secrets=box.seal(secrets) if secrets else None,
-            events=sorted(set(events)),
-            enabled=enabled,
-            created_at=now,
-            updated_at=now,
-        )
+    insert = channels.insert().values(
+        id=channel_id,
+        name=name,
+        kind=kind,
+        config=config,
+        secrets=box.seal(secrets) if secrets else None,
+        events=sorted(set(events)),
+        enabled=enabled,
+        created_at=now,
+        updated_at=now,
     )
+    try:
+        await conn.execute(insert)
+    except IntegrityError as exc:
+        raise _name_taken(exc, name) from None
     await config_changed(conn)
     found = await get_channel(conn, box, channel_id)
     assert found is not None
@@ -144,6 +157,7 @@ async def update_channel(
     secrets: dict[str, Any] | None = None,
     **changes: Any,
 ) -> Channel | None:
+    """None when there is no such channel; a Conflict when a new name is taken."""
     values = dict(changes)
     if "events" in values:
         values["events"] = sorted(set(values["events"]))
@@ -152,9 +166,12 @@ async def update_channel(
     if secrets is not None:
         values["secrets"] = box.seal(secrets) if secrets else None
     values["updated_at"] = datetime.now(UTC)
-    result = await conn.execute(
-        channels.update().where(channels.c.id == channel_id).values(**values)
-    )
+    try:
+        result = await conn.execute(
+            channels.update().where(channels.c.id == channel_id).values(**values)
+        )
+    except IntegrityError as exc:
+        raise _name_taken(exc, values.get("name")) from None
     if not result.rowcount:
         return None
     await config_changed(conn)

@@ -9,11 +9,14 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clarion.errors import Conflict
 from clarion.store.db import Database, config_changed
 from clarion.store.migrate import lock_schema
 from clarion.store.tables import event_types
+from clarion.store.unique import taken
 
 
 class _ActionLike(Protocol):
@@ -140,19 +143,23 @@ async def unknown_event_types(conn: AsyncConnection, keys: Iterable[str]) -> lis
 
 
 async def create_event_type(conn: AsyncConnection, key: str, **values: Any) -> EventType:
-    """A custom event type (IntegrityError if ``key`` is taken)."""
+    """A custom event type; a Conflict when ``key`` is taken."""
     now = datetime.now(UTC)
-    await conn.execute(
-        event_types.insert().values(
-            key=key,
-            id=uuid.uuid4(),
-            enabled=True,
-            kind="custom",
-            created_at=now,
-            updated_at=now,
-            **values,
-        )
+    insert = event_types.insert().values(
+        key=key,
+        id=uuid.uuid4(),
+        enabled=True,
+        kind="custom",
+        created_at=now,
+        updated_at=now,
+        **values,
     )
+    try:
+        await conn.execute(insert)
+    except IntegrityError as exc:
+        if "key" not in taken(exc, event_types):
+            raise
+        raise Conflict(f"event type {key!r} already exists") from None
     await config_changed(conn)
     created = await get_event_type(conn, key)
     assert created is not None

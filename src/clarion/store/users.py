@@ -19,6 +19,7 @@ from clarion.errors import Conflict
 from clarion.roles import ADMIN_ROLES, ROLES
 from clarion.store.db import Database
 from clarion.store.tables import api_tokens, preferences, users
+from clarion.store.unique import taken
 
 STATUSES = ("active", "suspended", "deleted")
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -84,6 +85,16 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+def _taken(exc: IntegrityError, values: dict[str, Any]) -> Conflict:
+    """A clash on a user's email or username as a Conflict naming which and the value;
+    any other integrity error goes on up."""
+    clashed = sorted(taken(exc, users) & {"email", "username"})
+    if not clashed:
+        raise exc
+    named = " and ".join(f"{column} {values.get(column)!r}" for column in clashed)
+    return Conflict(f"a user with {named} already exists")
+
+
 async def create_user(
     conn: AsyncConnection, *, email: str, username: str, name: str, roles: Sequence[str]
 ) -> User:
@@ -100,11 +111,8 @@ async def create_user(
     }
     try:
         await conn.execute(users.insert().values(**row))
-    except IntegrityError:
-        # The caller's transaction must then be rolled back.
-        raise Conflict(
-            f"a user with email {email!r} or username {username!r} already exists"
-        ) from None
+    except IntegrityError as exc:
+        raise _taken(exc, row) from None
     return user_from_row(row)
 
 
@@ -131,7 +139,10 @@ async def update_user(conn: AsyncConnection, user_id: uuid.UUID, **changes: Any)
     if "roles" in changes:
         changes["roles"] = list(dict.fromkeys(changes["roles"]))
     changes["updated_at"] = datetime.now(UTC)
-    await conn.execute(users.update().where(users.c.id == user_id).values(**changes))
+    try:
+        await conn.execute(users.update().where(users.c.id == user_id).values(**changes))
+    except IntegrityError as exc:
+        raise _taken(exc, changes) from None
     row = (await conn.execute(sa.select(users).where(users.c.id == user_id))).one()
     return user_from_row(row)
 

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from clarion.access import ServiceDep
 from clarion.config import METHODS
 from clarion.domain import messages
+from clarion.domain.event_types import EventTypes
 from clarion.errors import ClarionError
 from clarion.store import event_types as types_store
 from clarion.store.interactions import interactions_of
@@ -185,8 +186,8 @@ async def retry_message(
 async def event_types(
     request: Request, service: ServiceDep, principal: AdminSignedIn, saved: str = ""
 ) -> Response:
-    async with service.db.read() as conn:
-        types = await types_store.list_event_types(conn)
+    listing = await EventTypes(service.db, service.settings.method).list_all()
+    types = listing.types
     groups = [(group, list(rows)) for group, rows in groupby(types, key=lambda t: t.group)]
     names = {t.key: t.name for t in types}
     return await app_page(
@@ -209,16 +210,15 @@ async def update_event_type(
 ) -> Response:
     form = await read_form(request)
     method = first(form, "method")
-    if method and method not in METHODS:
-        return message_page(
-            service.brand, 422, "Unknown method", f"method: {method!r} is not one of {METHODS}."
+    try:
+        await EventTypes(service.db, service.settings.method).set_choices(
+            key,
+            enabled=first(form, "enabled") == "true",
+            method=method or None,
+            use_default_method=not method,
         )
-    async with service.db.begin() as conn:
-        updated = await types_store.update_event_type(
-            conn, key, enabled=first(form, "enabled") == "true", method=method or None
-        )
-    if updated is None:
-        return message_page(service.brand, 404, "Not found", f"There is no event type {key!r}.")
+    except ClarionError as exc:
+        return error_page(service.brand, exc)
     return see_other(f"/admin/event-types?{urlencode({'saved': key})}#{key}")
 
 

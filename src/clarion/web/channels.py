@@ -1,36 +1,26 @@
 """``/admin/channels``: team channels in the pages: list, add (choosing the kind), edit,
 Test Connection (saved, or as typed before saving), and remove.
 
-The form is built from the kind's schema (:mod:`clarion.web.channel_form`); validation,
-storage and the test send are the ones the API uses.
+The form is built from the kind's schema (:mod:`clarion.web.channel_form`); the rules,
+storage and the test send are :mod:`clarion.domain.channels`', as for the API.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clarion.access import Principal, ServiceDep
-from clarion.channels.probe import ProbeResult, send_test_message
-from clarion.channels.registry import (
-    ChannelConfigError,
-    ChannelKind,
-    check_destination,
-    kinds,
-    updated_config,
-)
-from clarion.limits import NAME_LENGTH
-from clarion.secrets import SecretsError
+from clarion.channels.probe import ProbeResult
+from clarion.channels.registry import ChannelKind, kinds
+from clarion.domain.channels import Channel, ChannelInvalid, Channels
+from clarion.domain.event_types import EventTypes
+from clarion.errors import ClarionError, Conflict
 from clarion.service import Service
-from clarion.store import channels as store
-from clarion.store.event_types import list_event_types, unknown_event_types
 from clarion.web.channel_form import (
     config_from_form,
     fields_of,
@@ -39,7 +29,15 @@ from clarion.web.channel_form import (
     shown_value,
 )
 from clarion.web.frame import app_page, confirm_page
-from clarion.web.pages import PageError, first, message_page, parse_id, read_form, see_other
+from clarion.web.pages import (
+    PageError,
+    error_page,
+    first,
+    message_page,
+    parse_id,
+    read_form,
+    see_other,
+)
 from clarion.web.session import AdminSignedIn
 
 router = APIRouter(prefix="/admin/channels", tags=["web"], include_in_schema=False)
@@ -71,8 +69,7 @@ async def _form_page(
     probe: ProbeResult | None = None,
 ) -> Response:
     fields = fields_of(kind)
-    async with service.db.read() as conn:
-        types = await list_event_types(conn)
+    types = (await EventTypes(service.db, service.settings.method).list_all()).types
     return await app_page(
         request,
         service,
@@ -101,20 +98,16 @@ async def _form_page(
 class Posted:
     draft: Draft
     given: dict[str, Any]  # the config as posted, secrets typed included (None: remove)
-    errors: list[str]
+    errors: list[str]  # what the form itself got wrong, before the channel's rules
     action: str
 
 
-@dataclass(frozen=True)
-class Saved:
-    """The channel the form edits, as stored (nothing for a new one)."""
-
-    config: dict[str, Any] = field(default_factory=dict)
-    secrets: dict[str, Any] = field(default_factory=dict)
+def _channels(service: Service) -> Channels:
+    return Channels(service.db, service.secret_box, service.channel_deps)
 
 
 async def _read_posted(
-    request: Request, service: Service, kind: ChannelKind, saved: Saved, scope: str
+    request: Request, service: Service, kind: ChannelKind, saved: Channel | None, scope: str
 ) -> Posted:
     """The posted form. A secret field left empty keeps the value typed before a Test
     Connection (the sealed draft), else the saved one; ``scope`` names the form."""
@@ -125,21 +118,12 @@ async def _read_posted(
     drafted = open_draft(service.secret_box, first(form, "draft"), scope)
     given = {**drafted, **raw}
     typed = {k: v for k, v in given.items() if k in secret_names and v}
-    shown = {**{k: v for k, v in saved.secrets.items() if k in secret_names}, **given}
-    name = first(form, "name").strip()
-    if not name:
-        errors.append("name: give the channel a name")
-    elif len(name) > NAME_LENGTH:
-        errors.append(f"name: at most {NAME_LENGTH} characters")
-    events = sorted(set(form.get("events", [])))
-    async with service.db.read() as conn:
-        unknown = await unknown_event_types(conn, events)
-    if unknown:
-        errors.append(f"events: unknown event type(s) {', '.join(unknown)}")
+    stored = saved.secrets if saved is not None else {}
+    shown = {**{k: v for k, v in stored.items() if k in secret_names}, **given}
     draft = Draft(
-        name=name,
+        name=first(form, "name").strip(),
         config={k: v for k, v in given.items() if k not in secret_names},
-        events=events,
+        events=sorted(set(form.get("events", []))),
         enabled=bool(form.get("enabled")),
         secrets_set={k for k in secret_names if shown.get(k)},
         sealed=seal_draft(service.secret_box, typed, scope),
@@ -147,60 +131,70 @@ async def _read_posted(
     return Posted(draft, given, errors, first(form, "do", "save"))
 
 
-async def _validated(
-    service: Service, posted: Posted, kind: ChannelKind, saved: Saved
-) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """The config to test or save, by the API's rules (saved secrets kept unless the
-    destination changes; the destination checked before saving)."""
-    try:
-        checked = updated_config(kind.kind, saved.config, saved.secrets, posted.given)
-        if posted.action != "test":
-            await check_destination(kind.kind, {**checked[0], **checked[1]}, service.channel_deps)
-    except ChannelConfigError as exc:
-        posted.errors.extend(str(exc).split("; "))
-        return None
-    return checked
-
-
-Save = Callable[[AsyncConnection, dict[str, Any], dict[str, Any]], Awaitable[None]]
-
-
 async def _submit(
     request: Request,
     service: Service,
     principal: Principal,
     spec: ChannelKind,
-    saved: Saved,
+    saved: Channel | None,
     posted: Posted,
-    save: Save,
     action: str,
     title: str,
 ) -> Response:
-    """Test Connection or save a posted form; on an error or after a test, the form again."""
-    checked = await _validated(service, posted, spec, saved)
+    """Test Connection or save a posted form, by the channels' rules (the API's); on an
+    error or after a test, the form again."""
+    channels = _channels(service)
+    draft, errors = posted.draft, posted.errors
     probe = None
-    if checked is not None and posted.action == "test":
-        config = {**checked[0], **checked[1]}
-        probe = await send_test_message(spec.kind, config, service.channel_deps)
-    elif checked is not None and not posted.errors:
+    if posted.action == "test" or errors:
+        # Every problem shown at once; a test goes ahead as long as the config is valid.
+        testing = posted.action == "test"
+        checked = await channels.check(
+            spec.kind,
+            name=draft.name,
+            config=posted.given,
+            events=draft.events,
+            saved=saved,
+            for_saving=not testing,
+        )
+        errors.extend(str(p) for p in checked.problems)
+        if testing and checked.config is not None:
+            probe = await channels.send_test(spec.kind, checked.config)
+    else:
         try:
-            async with service.db.begin() as conn:
-                await save(conn, *checked)
-        except IntegrityError:
-            posted.errors.append(f"name: a channel named {posted.draft.name!r} already exists")
+            if saved is None:
+                await channels.create(
+                    name=draft.name,
+                    kind=spec.kind,
+                    config=posted.given,
+                    events=draft.events,
+                    enabled=draft.enabled,
+                )
+            else:
+                await channels.update(
+                    saved.id,
+                    name=draft.name,
+                    config=posted.given,
+                    events=draft.events,
+                    enabled=draft.enabled,
+                )
+        except ChannelInvalid as exc:
+            errors.extend(str(p) for p in exc.problems)
+        except Conflict as exc:
+            errors.append(f"name: {exc}")
         else:
-            notice = f"Saved {posted.draft.name}."
+            notice = f"Saved {draft.name}."
             return see_other("/admin/channels?" + urlencode({"notice": notice}))
     return await _form_page(
         request,
         service,
         principal,
         spec,
-        posted.draft,
+        draft,
         action=action,
         title=title,
-        status=422 if posted.errors and posted.action == "save" else 200,
-        errors=posted.errors,
+        status=422 if errors and posted.action == "save" else 200,
+        errors=errors,
         probe=probe,
     )
 
@@ -224,8 +218,7 @@ async def _list_page(
     probe: ProbeResult | None = None,
     probe_name: str = "",
 ) -> Response:
-    async with service.db.read() as conn:
-        found = await store.list_channels(conn, None)  # no secrets needed
+    found = await _channels(service).list_all(with_secrets=False)  # no secrets needed
     titles = {k.kind: k.title for k in kinds().values()}
     rows = [
         {
@@ -290,36 +283,15 @@ async def create_channel(
     spec = kinds().get(kind)
     if spec is None:
         return message_page(service.brand, 404, "Unknown kind", f"kind: {kind!r} is unknown.")
-    posted = await _read_posted(request, service, spec, Saved(), f"new:{spec.kind}")
-
-    async def save(conn: AsyncConnection, public: dict[str, Any], secret: dict[str, Any]) -> None:
-        await store.create_channel(
-            conn,
-            service.secret_box,
-            name=posted.draft.name,
-            kind=spec.kind,
-            config=public,
-            secrets=secret,
-            events=posted.draft.events,
-            enabled=posted.draft.enabled,
-        )
-
+    posted = await _read_posted(request, service, spec, None, f"new:{spec.kind}")
     return await _submit(
-        request, service, principal, spec, Saved(), posted, save, _new_action(spec), "New channel"
+        request, service, principal, spec, None, posted, _new_action(spec), "New channel"
     )
 
 
-async def _channel(service: Service, ref: str) -> tuple[store.Channel, ChannelKind]:
+async def _channel(service: Service, ref: str) -> tuple[Channel, ChannelKind]:
     """A channel with its secrets opened, and its kind; otherwise a page saying why not."""
-    channel_id = parse_id(ref, "channel")
-    try:
-        async with service.db.read() as conn:
-            channel = await store.get_channel(conn, service.secret_box, channel_id)
-    except SecretsError as exc:
-        message = f"{exc} Remove the channel and add it again."
-        raise PageError(409, "Secrets unreadable", message) from None
-    if channel is None:
-        raise PageError(404, "Not found", f"There is no channel {channel_id}.")
+    channel = await _channels(service).get(parse_id(ref, "channel"))
     spec = kinds().get(channel.kind)
     if spec is None:
         raise PageError(
@@ -332,7 +304,10 @@ async def _channel(service: Service, ref: str) -> tuple[store.Channel, ChannelKi
 async def edit_channel(
     ref: str, request: Request, service: ServiceDep, principal: AdminSignedIn
 ) -> Response:
-    channel, spec = await _channel(service, ref)
+    try:
+        channel, spec = await _channel(service, ref)
+    except ClarionError as exc:
+        return error_page(service.brand, exc)
     draft = Draft(
         name=channel.name,
         config=channel.config,
@@ -355,53 +330,41 @@ async def edit_channel(
 async def update_channel(
     ref: str, request: Request, service: ServiceDep, principal: AdminSignedIn
 ) -> Response:
-    channel, spec = await _channel(service, ref)
-    scope = f"channel:{channel.id}"
-    saved = Saved(channel.config, channel.secrets)
-    posted = await _read_posted(request, service, spec, saved, scope)
-
-    async def save(conn: AsyncConnection, public: dict[str, Any], secret: dict[str, Any]) -> None:
-        await store.update_channel(
-            conn,
-            service.secret_box,
-            channel.id,
-            secrets=secret,
-            name=posted.draft.name,
-            config=public,
-            events=posted.draft.events,
-            enabled=posted.draft.enabled,
-        )
-
+    try:
+        channel, spec = await _channel(service, ref)
+    except ClarionError as exc:
+        return error_page(service.brand, exc)
+    posted = await _read_posted(request, service, spec, channel, f"channel:{channel.id}")
     action = f"/admin/channels/{channel.id}"
-    return await _submit(
-        request, service, principal, spec, saved, posted, save, action, channel.name
-    )
+    try:
+        return await _submit(
+            request, service, principal, spec, channel, posted, action, channel.name
+        )
+    except ClarionError as exc:  # removed meanwhile, or its secrets no longer open
+        return error_page(service.brand, exc)
 
 
 @router.post("/{ref}/test")
 async def test_channel(
     ref: str, request: Request, service: ServiceDep, principal: AdminSignedIn
 ) -> Response:
-    channel, spec = await _channel(service, ref)
-    probe = await send_test_message(spec.kind, channel.full_config, service.channel_deps)
+    try:
+        channel, _ = await _channel(service, ref)
+        probe = await _channels(service).test_saved(channel.id)
+    except ClarionError as exc:
+        return error_page(service.brand, exc)
     return await _list_page(request, service, principal, probe=probe, probe_name=channel.name)
-
-
-async def _sealed_channel(service: Service, ref: str) -> store.Channel:
-    """A channel without opening its secrets: removal works even when they are unreadable."""
-    channel_id = parse_id(ref, "channel")
-    async with service.db.read() as conn:
-        channel = await store.get_channel(conn, None, channel_id)
-    if channel is None:
-        raise PageError(404, "Not found", f"There is no channel {channel_id}.")
-    return channel
 
 
 @router.get("/{ref}/remove")
 async def confirm_remove(
     ref: str, request: Request, service: ServiceDep, principal: AdminSignedIn
 ) -> Response:
-    channel = await _sealed_channel(service, ref)
+    # Without opening its secrets: removal works even when they are unreadable.
+    try:
+        channel = await _channels(service).get(parse_id(ref, "channel"), with_secrets=False)
+    except ClarionError as exc:
+        return error_page(service.brand, exc)
     return await confirm_page(
         request,
         service,
@@ -418,8 +381,8 @@ async def confirm_remove(
 
 @router.post("/{ref}/remove")
 async def remove(ref: str, service: ServiceDep, principal: AdminSignedIn) -> Response:
-    channel = await _sealed_channel(service, ref)
-    async with service.db.begin() as conn:
-        if not await store.delete_channel(conn, channel.id):
-            raise PageError(404, "Not found", f"There is no channel {channel.id}.")
+    try:
+        channel = await _channels(service).delete(parse_id(ref, "channel"))
+    except ClarionError as exc:
+        return error_page(service.brand, exc)
     return see_other("/admin/channels?" + urlencode({"notice": f"Removed {channel.name}."}))

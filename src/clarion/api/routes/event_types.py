@@ -1,76 +1,95 @@
-"""The event type catalog: built-ins (admins switch them on/off and set their method) and
-admins' custom types (created, replaced and deleted here, validated like built-ins)."""
+"""The event type catalog over HTTP: built-ins (admins switch them on/off and set their
+method) and admins' custom types (created, replaced and deleted); the rules are
+:mod:`clarion.domain.event_types`'."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, HTTPException, Response
-from sqlalchemy.exc import IntegrityError
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
 
 from clarion.access import AdminDep, PrincipalDep, ServiceDep
 from clarion.api.schemas import EventTypeCreate, EventTypeReplace, EventTypeUpdate
-from clarion.render import TemplateError, validate_templates
-from clarion.store import event_types as store
+from clarion.domain.event_types import Definition, EventType, EventTypes
+from clarion.service import Service
 
 router = APIRouter(prefix="/api/v1/event-types", tags=["event types"])
 
 
-def _with_effective_method(event_type: store.EventType, default: str) -> dict[str, Any]:
-    item = event_type.to_dict()
-    item["effective_method"] = event_type.method or default
-    return item
+class ActionView(BaseModel):
+    label: str
+    url: str
 
 
-def _validate(body: EventTypeCreate | EventTypeReplace) -> None:
-    try:
-        validate_templates(
-            body.title_template,
-            body.body_template,
-            [a.model_dump() for a in body.actions],
-            body.required_labels,
-        )
-    except TemplateError as exc:
-        raise HTTPException(422, f"template: {exc}") from None
+class EventTypeView(BaseModel):
+    key: str
+    id: str
+    name: str
+    group: str
+    title_template: str
+    body_template: str
+    actions: list[ActionView]
+    required_labels: list[str]
+    recipients: list[str]
+    enabled_by_default: bool
+    enabled: bool
+    method: str | None = Field(description="its own method; null: the default")
+    kind: str = Field(description="system (built in) or custom")
+    effective_method: str
+
+
+class EventTypeList(BaseModel):
+    items: list[EventTypeView]
+    groups: dict[str, list[str]] = Field(description="each group's type keys")
+    default_method: str
+
+
+def _types(service: Service) -> EventTypes:
+    return EventTypes(service.db, service.settings.method)
+
+
+def _view(types: EventTypes, event_type: EventType) -> EventTypeView:
+    return EventTypeView(
+        **event_type.to_dict(), effective_method=types.effective_method(event_type)
+    )
+
+
+def _definition(body: EventTypeReplace) -> Definition:
+    return Definition(
+        name=body.name,
+        group=body.group,
+        title_template=body.title_template,
+        body_template=body.body_template,
+        actions=[a.model_dump() for a in body.actions],
+        required_labels=body.required_labels,
+        recipients=body.recipients,
+        enabled_by_default=body.enabled_by_default,
+    )
 
 
 @router.get("")
-async def list_types(service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
-    async with service.db.read() as conn:
-        types = await store.list_event_types(conn)
-    default = service.settings.method
-    groups: dict[str, list[str]] = {}
-    for t in types:
-        groups.setdefault(t.group, []).append(t.key)
-    return {
-        "items": [_with_effective_method(t, default) for t in types],
-        "groups": groups,
-        "default_method": default,
-    }
+async def list_types(service: ServiceDep, principal: PrincipalDep) -> EventTypeList:
+    types = _types(service)
+    listing = await types.list_all()
+    return EventTypeList(
+        items=[_view(types, t) for t in listing.types],
+        groups=listing.groups,
+        default_method=types.default_method,
+    )
 
 
 @router.get("/{key}")
-async def get_type(key: str, service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
-    async with service.db.read() as conn:
-        found = await store.get_event_type(conn, key)
-    if found is None:
-        raise HTTPException(404, f"no event type {key!r}; GET /api/v1/event-types lists them")
-    return _with_effective_method(found, service.settings.method)
+async def get_type(key: str, service: ServiceDep, principal: PrincipalDep) -> EventTypeView:
+    types = _types(service)
+    return _view(types, await types.get(key))
 
 
 @router.post("", status_code=201)
 async def create_type(
     body: EventTypeCreate, service: ServiceDep, principal: AdminDep
-) -> dict[str, Any]:
-    _validate(body)
-    values = body.model_dump(exclude={"key"})
-    values["actions"] = [a.model_dump() for a in body.actions]
-    try:
-        async with service.db.begin() as conn:
-            created = await store.create_event_type(conn, body.key, **values)
-    except IntegrityError:
-        raise HTTPException(409, f"event type {body.key!r} already exists") from None
-    return _with_effective_method(created, service.settings.method)
+) -> EventTypeView:
+    types = _types(service)
+    created = await types.create(body.key, _definition(body), method=body.method)
+    return _view(types, created)
 
 
 @router.put("/{key}")
@@ -79,40 +98,22 @@ async def update_type(
     body: EventTypeUpdate | EventTypeReplace,
     service: ServiceDep,
     principal: AdminDep,
-) -> dict[str, Any]:
+) -> EventTypeView:
     """Switch a type on/off or set its method; for a custom type, or replace its definition."""
-    async with service.db.begin() as conn:
-        current = await store.get_event_type(conn, key)
-        if current is None:
-            raise HTTPException(404, f"no event type {key!r}; GET /api/v1/event-types lists them")
-        if isinstance(body, EventTypeReplace):
-            if current.kind != "custom":
-                raise HTTPException(
-                    409, f"{key!r} is built in: only 'enabled' and 'method' can be changed"
-                )
-            _validate(body)
-            changes = body.model_dump()
-            changes["actions"] = [a.model_dump() for a in body.actions]
-        else:
-            changes = {}
-            if body.enabled is not None:
-                changes["enabled"] = body.enabled
-            if body.use_default_method:
-                changes["method"] = None
-            elif body.method is not None:
-                changes["method"] = body.method
-        updated = await store.update_event_type(conn, key, **changes)
-    assert updated is not None
-    return _with_effective_method(updated, service.settings.method)
+    types = _types(service)
+    if isinstance(body, EventTypeReplace):
+        updated = await types.replace(key, _definition(body))
+    else:
+        updated = await types.set_choices(
+            key,
+            enabled=body.enabled,
+            method=body.method,
+            use_default_method=body.use_default_method,
+        )
+    return _view(types, updated)
 
 
-@router.delete("/{key}", status_code=204)
+@router.delete("/{key}", status_code=204, response_class=Response)
 async def delete_type(key: str, service: ServiceDep, principal: AdminDep) -> Response:
-    async with service.db.begin() as conn:
-        current = await store.get_event_type(conn, key)
-        if current is None:
-            raise HTTPException(404, f"no event type {key!r}")
-        if current.kind != "custom":
-            raise HTTPException(409, f"{key!r} is built in; disable it instead (enabled: false)")
-        await store.delete_event_type(conn, key)
+    await _types(service).delete(key)
     return Response(status_code=204)
