@@ -21,7 +21,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clarion.ids import new_id
 from clarion.intake.lookups import Lookups
 from clarion.render import RenderContext, TemplateError, render_event
 from clarion.store.config_cache import ConfigCache
@@ -291,7 +290,7 @@ async def _plan(
             "give user_id or user_email",
             field=f"{prefix}user_id",
         )
-    event_id = new_id()
+    event_id = uuid.uuid4()
     recipients = await resolve_user_recipients(
         lookups, event_type, subject=subject, labels=event.labels, targets=event.targets or ()
     )
