@@ -11,10 +11,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from clarion.channels.registry import ChannelKind, Destination
-from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.channels.registry import ChannelKind, HttpUrlField
+from clarion.delivery.http import HttpClient
 from clarion.delivery.outcome import Outbound, Outcome, Retry, truncate
 from clarion.render import markdown_to_discord
 
@@ -26,16 +26,8 @@ RED, GREEN, BLURPLE = 0xED4245, 0x57F287, 0x5865F2
 class DiscordConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    webhook_url: Destination[str] = Field(
-        description="https://discord.com/api/webhooks/{id}/{token}"
-    )
+    webhook_url: HttpUrlField = Field(description="https://discord.com/api/webhooks/{id}/{token}")
     username: str = Field("", max_length=80, description="name shown for the webhook")
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        check_url_syntax(value)
-        return value
 
 
 def _color(event_type: str) -> int:

@@ -17,10 +17,10 @@ import re
 import time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from clarion.channels.registry import ChannelKind, Destination
-from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.channels.registry import ChannelKind, HttpUrlField
+from clarion.delivery.http import HttpClient
 from clarion.delivery.outcome import (
     Delivered,
     Failed,
@@ -70,17 +70,11 @@ LARK = Flavor(
 class LarkConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    webhook_url: Destination[str] = Field(
+    webhook_url: HttpUrlField = Field(
         description="https://open.larksuite.com/open-apis/bot/v2/hook/…"
     )
     secret: str = Field("", description="the bot's signing secret, if signature check is on")
     max_per_second: float = Field(5.0, gt=0, le=5, description="Lark allows 5 a second per bot")
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        check_url_syntax(value)
-        return value
 
 
 def lark_sign(secret: str, timestamp: int) -> str:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from clarion.channels.registry import ChannelKind, Destination
-from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.channels.registry import BaseUrlField, ChannelKind
+from clarion.delivery.http import HttpClient
 from clarion.delivery.outcome import Delivered, Failed, Outbound, Outcome, Retry, trim, truncate
 
 MESSAGE_LIMIT = 1024
@@ -32,15 +32,7 @@ class PushoverConfig(BaseModel):
     priority: int = Field(0, ge=-2, le=2, description="-2 silent … 0 normal … 2 emergency")
     retry: int = Field(30, ge=30, le=10800, description="emergency only: seconds between re-alerts")
     expire: int = Field(3600, ge=1, le=10800, description="emergency only: seconds to re-alert")
-    api_url: Destination[str] = Field(
-        "https://api.pushover.net", description="the Pushover API server"
-    )
-
-    @field_validator("api_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        check_url_syntax(value)
-        return value.rstrip("/")
+    api_url: BaseUrlField = Field("https://api.pushover.net", description="the Pushover API server")
 
 
 def pushover_payload(message: Outbound, config: PushoverConfig) -> dict[str, str]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from clarion.channels.registry import ChannelKind, Destination
-from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.channels.registry import BaseUrlField, ChannelKind
+from clarion.delivery.http import HttpClient
 from clarion.delivery.outcome import Failed, Outbound, Outcome, Retry, truncate
 from clarion.render import markdown_to_telegram
 
@@ -28,13 +28,7 @@ class TelegramConfig(BaseModel):
     )
     chat_id: str = Field(min_length=1, description="user or group id (-100…), or @channel")
     message_thread_id: int | None = Field(None, description="forum topic id")
-    api_url: Destination[str] = Field("https://api.telegram.org", description="Bot API server")
-
-    @field_validator("api_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        check_url_syntax(value)
-        return value.rstrip("/")
+    api_url: BaseUrlField = Field("https://api.telegram.org", description="Bot API server")
 
 
 def telegram_payload(message: Outbound, config: TelegramConfig) -> dict[str, Any]:
