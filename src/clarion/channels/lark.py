@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 import time
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from clarion.channels.registry import ChannelKind, HttpUrlField
-from clarion.delivery.http import HttpClient
+from clarion.delivery.http import HttpClient, json_answer
 from clarion.delivery.outcome import (
     Delivered,
     Failed,
@@ -135,12 +134,7 @@ class LarkSender:
             json_body=lark_payload(message, self.config.secret),
             provider="Lark",
         )
-        try:
-            answer = json.loads(text) if text else None
-        except ValueError:
-            answer = None
-        if not isinstance(answer, dict):
-            answer = {}
+        answer = json_answer(text) or {}
         code = answer.get("code", answer.get("StatusCode"))
         said = answer.get("msg", answer.get("StatusMessage", ""))
         why = f"Lark answered code {code}: {trim(str(said))}"

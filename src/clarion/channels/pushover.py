@@ -8,12 +8,10 @@ more often than once every 5 seconds.
 
 from __future__ import annotations
 
-import json
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from clarion.channels.registry import BaseUrlField, ChannelKind
-from clarion.delivery.http import HttpClient
+from clarion.delivery.http import HttpClient, json_answer
 from clarion.delivery.outcome import Delivered, Failed, Outbound, Outcome, Retry, trim, truncate
 
 MESSAGE_LIMIT = 1024
@@ -56,11 +54,7 @@ def pushover_payload(message: Outbound, config: PushoverConfig) -> dict[str, str
 
 
 def _errors(text: str) -> str:
-    try:
-        answer = json.loads(text)
-        errors = answer.get("errors") if isinstance(answer, dict) else None
-    except ValueError:
-        errors = None
+    errors = (json_answer(text) or {}).get("errors")
     if isinstance(errors, list) and errors:
         return "; ".join(str(e) for e in errors)
     return trim(text) or "no body"
@@ -86,13 +80,8 @@ class PushoverSender:
                 "Pushover answered HTTP 429: the application's monthly message quota is used "
                 f"up ({_errors(text)})"
             )
-        if isinstance(outcome, Delivered):
-            try:
-                accepted = json.loads(text).get("status") == 1
-            except (ValueError, AttributeError):
-                accepted = False
-            if accepted:
-                return outcome
+        if isinstance(outcome, Delivered) and (json_answer(text) or {}).get("status") == 1:
+            return outcome
         return Failed(f"Pushover answered HTTP {status}: {_errors(text)}")
 
 

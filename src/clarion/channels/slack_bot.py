@@ -8,7 +8,6 @@ HTTP 200 with ``{"ok": false, "error": …}`` for most failures, so the body dec
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -17,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from clarion.channels.registry import BaseUrlField, ChannelKind
 from clarion.channels.slack import slack_payload
-from clarion.delivery.http import HttpClient
+from clarion.delivery.http import HttpClient, json_answer
 from clarion.delivery.outcome import Delivered, Failed, Outbound, Outcome, Retry, truncate
 
 TEXT_LIMIT = 40_000
@@ -48,10 +47,9 @@ def slack_api_outcome(outcome: Outcome, text: str, what: str) -> tuple[Outcome, 
     """Classify a Web API answer by its body: (outcome, parsed body)."""
     if not isinstance(outcome, Delivered):
         return outcome, {}
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return Retry(f"Slack {what} answered with a body that is not JSON"), {}
+    body = json_answer(text)
+    if body is None:
+        return Retry(f"Slack {what} answered with a body that is not a JSON object"), {}
     if body.get("ok") is True:
         return outcome, body
     error = str(body.get("error", "unknown_error"))
