@@ -276,14 +276,6 @@ class Database:
             self.config_generation += 1
         self.wakeup.set()
 
-    async def notify_inbox(self, conn: AsyncConnection, user_ids: set[str]) -> None:
-        """After inbox messages are delivered: tell SSE streams, here and on other replicas."""
-        if self.is_postgres:
-            for user_id in user_ids:
-                await conn.execute(
-                    sa.text("SELECT pg_notify(:c, :u)"), {"c": INBOX_CHANNEL, "u": user_id}
-                )
-
     def publish_inbox_local(self, user_ids: set[str]) -> None:
         for queue in list(self._inbox_listeners):
             for user_id in user_ids:
