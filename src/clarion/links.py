@@ -9,14 +9,10 @@ what that user receives, as with every mailing list's settings link.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
-
-from cryptography.fernet import InvalidToken
 
 from clarion.delivery.outcome import Outbound
 from clarion.intake.catalog import MUST_SEND
@@ -47,27 +43,14 @@ class SignedLinks:
         self.unsubscribe_base = f"{base}/unsubscribe/"
         self.settings_page = f"{base}/settings/notifications"
 
-    def _seal(self, body: dict[str, str], issued_at: int | None = None) -> str:
-        data = json.dumps(body).encode()
-        if issued_at is None:
-            return self.box.keys.encrypt(data).decode()
-        return self.box.keys.encrypt_at_time(data, issued_at).decode()
-
-    def _open(self, token: str, purpose: str) -> dict[str, Any] | None:
-        try:
-            body = json.loads(self.box.keys.decrypt(token.encode()))
-        except (InvalidToken, ValueError, TypeError):
-            return None
-        return body if isinstance(body, dict) and body.get("p") == purpose else None
-
     # --- one-click unsubscribe -----------------------------------------------------------
 
     def unsubscribe_token(self, user_id: str, event_type: str) -> str:
-        return self._seal({"p": UNSUBSCRIBE, "u": user_id, "t": event_type})
+        return self.box.seal_for(UNSUBSCRIBE, {"u": user_id, "t": event_type})
 
     def read_unsubscribe(self, token: str) -> OptOut | None:
         """The opt-out a token stands for, or None if it is not one of ours."""
-        body = self._open(token, UNSUBSCRIBE)
+        body = self.box.open_for(UNSUBSCRIBE, token)
         try:
             return OptOut(uuid.UUID(body["u"]), str(body["t"])) if body else None
         except (KeyError, ValueError, TypeError, AttributeError):
@@ -84,15 +67,15 @@ class SignedLinks:
     # --- the settings page ---------------------------------------------------------------
 
     def settings_token(self, user_id: str, issued_at: int | None = None) -> str:
-        return self._seal({"p": SETTINGS, "u": user_id}, issued_at)
+        return self.box.seal_for(SETTINGS, {"u": user_id}, issued_at=issued_at)
 
     def issued_at(self, token: str) -> int:
         """When a token of ours was made (it must have been read successfully first)."""
-        return self.box.keys.extract_timestamp(token.encode())
+        return self.box.issued_at(token)
 
     def read_settings(self, token: str) -> SettingsGrant | None:
         """Whose settings a token opens, and whether it is too old; None if not ours."""
-        body = self._open(token, SETTINGS)
+        body = self.box.open_for(SETTINGS, token)
         try:
             user_id = uuid.UUID(body["u"]) if body else None
         except (KeyError, ValueError, TypeError, AttributeError):

@@ -64,11 +64,10 @@ def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
 def tune_gc() -> None:
     """Collect cyclic garbage less often, and never rescan what startup built.
 
-    With the default thresholds (700, 10, 10) the collector ran ~2,400 times in a 20 k-event
-    ``make bench`` run and took a fifth of the process's CPU: every message allocates
-    hundreds of short-lived objects, and each full collection walked every module, SQLAlchemy
-    table and route. Young objects are now collected every 50,000 net allocations (a few MB),
-    and the objects alive at startup move to the permanent generation.
+    Every message allocates hundreds of short-lived objects, so with the default thresholds
+    the collector runs very often, and each full collection walks every module, SQLAlchemy
+    table and route. Young objects are collected every 50,000 net allocations (a few MB),
+    and the objects alive at startup move to the permanent generation, never rescanned.
     """
     gc.set_threshold(50_000, 20, 20)
     gc.freeze()

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from clarion.channels.registry import ChannelConfigError, kinds, updated_config
+from clarion.channels.registry import ChannelConfigError, kinds, updated_config, validate_config
 
 NTFY = {"server_url": "https://ntfy.example.com", "topic": "ops", "priority": 3}
 EMAIL = {
@@ -98,3 +98,29 @@ def test_a_stored_config_no_longer_valid_counts_as_moved() -> None:
             {"app_token": "t"},
             {"server_url": "https://g.example"},
         )
+
+
+def _url_fields() -> list[tuple[str, str]]:
+    """(kind, field) for each provider URL a kind's config holds (not Apprise's own URLs)."""
+    return [
+        (kind, name)
+        for kind, spec in sorted(kinds().items())
+        for name, info in spec.config_model.model_fields.items()
+        if info.annotation is str and name.endswith(("url", "endpoint")) and kind != "apprise"
+    ]
+
+
+def test_every_provider_url_field_is_a_destination() -> None:
+    fields = _url_fields()
+    assert len(fields) >= 12
+    for kind, name in fields:
+        assert name in kinds()[kind].destination_fields, (kind, name)
+
+
+@pytest.mark.parametrize(("kind", "name"), _url_fields())
+@pytest.mark.parametrize("bad", ["ftp://files.example/x", "hooks.example/x", "https:///x"])
+def test_every_provider_url_field_refuses_what_is_not_http(kind: str, name: str, bad: str) -> None:
+    with pytest.raises(
+        ChannelConfigError, match=rf"(^|; )config\.{name}: [^;]*not an http\(s\) URL"
+    ):
+        validate_config(kind, {name: bad})

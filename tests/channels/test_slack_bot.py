@@ -8,6 +8,8 @@ from urllib.parse import unquote
 
 import pytest
 
+from clarion.channels.slack_bot import slack_api_outcome
+from clarion.delivery.outcome import Delivered, Retry
 from tests.fakes.chat import FakeSlackApi
 
 LABELS = {
@@ -141,3 +143,10 @@ async def test_slack_method_messages_the_user_directly(start_server, slack) -> N
     [unknown] = (await running.post_deleted("nobody@example.com"))["messages"]
     failed = await running.wait_status(unknown["id"], {"permanent_failure"})
     assert "no Slack user has the email nobody@example.com" in failed["status_reason"]
+
+
+@pytest.mark.parametrize("body", ["[1]", '"ok"', "<html>upstream error</html>", ""])
+def test_an_answer_that_is_not_a_json_object_is_retried(body: str) -> None:
+    outcome, parsed = slack_api_outcome(Delivered(), body, "chat.postMessage")
+    assert isinstance(outcome, Retry) and "not a JSON object" in outcome.reason
+    assert parsed == {}

@@ -7,6 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from clarion.channels.telegram import TelegramConfig, TelegramSender
+from clarion.delivery.http import HttpClient
+from clarion.delivery.outcome import Outbound, Recipient, Retry
+from clarion.render import Rendered
 from tests.fakes.push import FakeTelegram
 from tests.fakes.sink import Reply
 
@@ -102,3 +106,23 @@ async def test_retry_after_from_parameters_and_permanent_errors(start_server, te
         json={"kind": "telegram", "config": {"chat_id": "1", "bot_token": "x"}},
     )
     assert status == 422 and "bot_token" in result["detail"]
+
+
+@pytest.mark.parametrize(
+    "parameters", [[], "retry later", {"retry_after": "soon"}, {"retry_after": -5}]
+)
+async def test_a_malformed_retry_hint_keeps_the_headers_wait(telegram, parameters) -> None:
+    """A 429 whose JSON hint is not a number of seconds is still a retry, after Retry-After."""
+    answer = {"ok": False, "error_code": 429, "description": "slow", "parameters": parameters}
+    telegram.failing = [
+        Reply(429, json.dumps(answer), {"Content-Type": "application/json", "Retry-After": "7"})
+    ]
+    http = HttpClient(timeout=5, allow_private=True)
+    try:
+        sender = TelegramSender(TelegramConfig.model_validate(config(telegram)), http)
+        content = Rendered("Disk full", "Disk full", "body", "body", "")
+        outcome = await sender.send(Outbound("m1", "t", "", "", Recipient(), content))
+    finally:
+        await http.close()
+    assert isinstance(outcome, Retry) and outcome.after == 7.0
+    assert outcome.reason == "Telegram answered 429: slow"

@@ -7,7 +7,7 @@ import ipaddress
 import aiohttp
 import pytest
 
-from clarion.delivery.http import DestinationRefused, HttpClient
+from clarion.delivery.http import DestinationRefused, HttpClient, answer_seconds, json_answer
 from clarion.delivery.outcome import Failed, Retry
 
 
@@ -218,3 +218,43 @@ async def test_the_connection_resolves_through_the_guard_too() -> None:
         await client.close()
     assert isinstance(outcome, Retry) and status is None and "refusing" in outcome.reason
     assert asked == ["rebind.example.test", "rebind.example.test"]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('{"ok": false, "error": "x"}', {"ok": False, "error": "x"}),
+        (b'{"status": 1}', {"status": 1}),
+        ("", None),
+        ("<html>502 Bad Gateway</html>", None),
+        ('{"ok": tr', None),  # cut short
+        ("[1, 2]", None),  # JSON, but not the object a provider answers
+        ('"ok"', None),
+        ("null", None),
+    ],
+)
+def test_a_provider_answer_is_an_object_or_none(body: str | bytes, expected: object) -> None:
+    assert json_answer(body) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (3, 3.0),
+        (1.5, 1.5),
+        ("2", 2.0),
+        (0, 0.0),
+        (-1, None),
+        ("soon", None),
+        (None, None),
+        (True, None),
+        ([1], None),
+        ({"s": 1}, None),
+        ("inf", None),
+        ("nan", None),
+    ],
+)
+def test_a_wait_from_an_answer_is_a_finite_number_of_seconds(
+    value: object, expected: object
+) -> None:
+    assert answer_seconds(value) == expected

@@ -7,14 +7,13 @@ Posted with ``wait=true`` so Discord confirms the message was saved. 429 answers
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from clarion.channels.registry import ChannelKind, Destination
-from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.channels.registry import ChannelKind, HttpUrlField
+from clarion.delivery.http import HttpClient, answer_seconds, json_answer
 from clarion.delivery.outcome import Outbound, Outcome, Retry, truncate
 from clarion.render import markdown_to_discord
 
@@ -26,16 +25,8 @@ RED, GREEN, BLURPLE = 0xED4245, 0x57F287, 0x5865F2
 class DiscordConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    webhook_url: Destination[str] = Field(
-        description="https://discord.com/api/webhooks/{id}/{token}"
-    )
+    webhook_url: HttpUrlField = Field(description="https://discord.com/api/webhooks/{id}/{token}")
     username: str = Field("", max_length=80, description="name shown for the webhook")
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        check_url_syntax(value)
-        return value
 
 
 def _color(event_type: str) -> int:
@@ -82,11 +73,9 @@ class DiscordWebhookSender:
             provider="Discord",
         )
         if isinstance(outcome, Retry) and status == 429 and outcome.after is None:
-            try:
-                after = float(json.loads(text).get("retry_after"))
-            except (ValueError, TypeError, AttributeError):
-                return outcome
-            return Retry(outcome.reason, after=after)
+            after = answer_seconds((json_answer(text) or {}).get("retry_after"))
+            if after is not None:
+                return Retry(outcome.reason, after=after)
         return outcome
 
 

@@ -4,25 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from clarion.channels.registry import ChannelKind, Destination
-from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.channels.registry import BaseUrlField, ChannelKind
+from clarion.delivery.http import HttpClient
 from clarion.delivery.outcome import Outbound, Outcome
 
 
 class GotifyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    server_url: Destination[str] = Field(description="e.g. https://gotify.example.com")
+    server_url: BaseUrlField = Field(description="e.g. https://gotify.example.com")
     app_token: str = Field(min_length=1, description="the application's token")
     priority: int = Field(5, ge=0, le=10, description="0 silent … 8+ heads-up")
-
-    @field_validator("server_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        check_url_syntax(value)
-        return value.rstrip("/")
 
 
 def gotify_payload(message: Outbound, priority: int) -> dict[str, Any]:

@@ -12,15 +12,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 import time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from clarion.channels.registry import ChannelKind, Destination
-from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.channels.registry import ChannelKind, HttpUrlField
+from clarion.delivery.http import HttpClient, json_answer
 from clarion.delivery.outcome import (
     Delivered,
     Failed,
@@ -70,17 +69,11 @@ LARK = Flavor(
 class LarkConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    webhook_url: Destination[str] = Field(
+    webhook_url: HttpUrlField = Field(
         description="https://open.larksuite.com/open-apis/bot/v2/hook/…"
     )
     secret: str = Field("", description="the bot's signing secret, if signature check is on")
     max_per_second: float = Field(5.0, gt=0, le=5, description="Lark allows 5 a second per bot")
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        check_url_syntax(value)
-        return value
 
 
 def lark_sign(secret: str, timestamp: int) -> str:
@@ -141,12 +134,7 @@ class LarkSender:
             json_body=lark_payload(message, self.config.secret),
             provider="Lark",
         )
-        try:
-            answer = json.loads(text) if text else None
-        except ValueError:
-            answer = None
-        if not isinstance(answer, dict):
-            answer = {}
+        answer = json_answer(text) or {}
         code = answer.get("code", answer.get("StatusCode"))
         said = answer.get("msg", answer.get("StatusMessage", ""))
         why = f"Lark answered code {code}: {trim(str(said))}"

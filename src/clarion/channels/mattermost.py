@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from clarion.channels.registry import ChannelKind, Destination
-from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.channels.registry import ChannelKind, HttpUrlField
+from clarion.delivery.http import HttpClient
 from clarion.delivery.outcome import Outbound, Outcome, truncate
 
 TEXT_LIMIT = 4000  # older servers' post limit; current ones allow 16383
@@ -34,15 +34,9 @@ def defuse_mentions(text: str) -> str:
 class MattermostConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    webhook_url: Destination[str] = Field(description="https://{host}/hooks/{key}")
+    webhook_url: HttpUrlField = Field(description="https://{host}/hooks/{key}")
     channel: str = Field("", description="channel name to post in (if the hook allows it)")
     username: str = Field("", description="display name (if the server allows overrides)")
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        check_url_syntax(value)
-        return value
 
 
 def mattermost_payload(message: Outbound, config: MattermostConfig) -> dict[str, Any]:

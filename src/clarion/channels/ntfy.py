@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from clarion.channels.registry import ChannelKind, Destination
-from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.channels.registry import BaseUrlField, ChannelKind
+from clarion.delivery.http import HttpClient
 from clarion.delivery.outcome import Outbound, Outcome
 
 MESSAGE_BYTES = 4096
@@ -21,16 +21,10 @@ MAX_ACTIONS = 3
 class NtfyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    server_url: Destination[str] = Field("https://ntfy.sh", description="the ntfy server")
+    server_url: BaseUrlField = Field("https://ntfy.sh", description="the ntfy server")
     topic: str = Field(min_length=1, max_length=64, pattern=r"^[-_A-Za-z0-9]+$")
     access_token: str = Field("", description="tk_… access token, if the topic needs one")
     priority: int = Field(3, ge=1, le=5, description="1 min … 3 default … 5 urgent")
-
-    @field_validator("server_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        check_url_syntax(value)
-        return value.rstrip("/")
 
 
 def _cut_bytes(text: str, limit: int) -> str:

@@ -8,12 +8,10 @@ more often than once every 5 seconds.
 
 from __future__ import annotations
 
-import json
+from pydantic import BaseModel, ConfigDict, Field
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from clarion.channels.registry import ChannelKind, Destination
-from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.channels.registry import BaseUrlField, ChannelKind
+from clarion.delivery.http import HttpClient, json_answer
 from clarion.delivery.outcome import Delivered, Failed, Outbound, Outcome, Retry, trim, truncate
 
 MESSAGE_LIMIT = 1024
@@ -32,15 +30,7 @@ class PushoverConfig(BaseModel):
     priority: int = Field(0, ge=-2, le=2, description="-2 silent … 0 normal … 2 emergency")
     retry: int = Field(30, ge=30, le=10800, description="emergency only: seconds between re-alerts")
     expire: int = Field(3600, ge=1, le=10800, description="emergency only: seconds to re-alert")
-    api_url: Destination[str] = Field(
-        "https://api.pushover.net", description="the Pushover API server"
-    )
-
-    @field_validator("api_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        check_url_syntax(value)
-        return value.rstrip("/")
+    api_url: BaseUrlField = Field("https://api.pushover.net", description="the Pushover API server")
 
 
 def pushover_payload(message: Outbound, config: PushoverConfig) -> dict[str, str]:
@@ -64,11 +54,7 @@ def pushover_payload(message: Outbound, config: PushoverConfig) -> dict[str, str
 
 
 def _errors(text: str) -> str:
-    try:
-        answer = json.loads(text)
-        errors = answer.get("errors") if isinstance(answer, dict) else None
-    except ValueError:
-        errors = None
+    errors = (json_answer(text) or {}).get("errors")
     if isinstance(errors, list) and errors:
         return "; ".join(str(e) for e in errors)
     return trim(text) or "no body"
@@ -94,13 +80,8 @@ class PushoverSender:
                 "Pushover answered HTTP 429: the application's monthly message quota is used "
                 f"up ({_errors(text)})"
             )
-        if isinstance(outcome, Delivered):
-            try:
-                accepted = json.loads(text).get("status") == 1
-            except (ValueError, AttributeError):
-                accepted = False
-            if accepted:
-                return outcome
+        if isinstance(outcome, Delivered) and (json_answer(text) or {}).get("status") == 1:
+            return outcome
         return Failed(f"Pushover answered HTTP {status}: {_errors(text)}")
 
 

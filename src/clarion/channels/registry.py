@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 
-from clarion.delivery.http import HttpClient
+from clarion.delivery.http import HttpClient, check_url_syntax
 from clarion.delivery.mail import Composer
 from clarion.delivery.outcome import Sender
 from clarion.delivery.scrub import ScrubbedSender
@@ -27,6 +27,21 @@ _T = TypeVar("_T")
 # A config field that decides where the channel's secrets are sent (a server URL, an SMTP
 # host): when it changes, the stored secrets are not kept (see :func:`updated_config`).
 Destination = Annotated[_T, _DestinationMarker()]
+
+
+def _http_url(value: str) -> str:
+    check_url_syntax(value)
+    return value
+
+
+def _base_url(value: str) -> str:
+    return _http_url(value).rstrip("/")
+
+
+# A provider URL used as given (a webhook's): absolute http(s) with a host, a destination.
+HttpUrlField = Destination[Annotated[str, AfterValidator(_http_url)]]
+# A provider's base URL, paths are appended to it: the same, without its trailing "/".
+BaseUrlField = Destination[Annotated[str, AfterValidator(_base_url)]]
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from clarion.channels.registry import ChannelKind, Destination
-from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.channels.registry import BaseUrlField, ChannelKind
+from clarion.delivery.http import HttpClient
 from clarion.delivery.mail import Composer, EmailAddress, SenderAddress, header_text
 from clarion.delivery.outcome import Failed, Outbound, Outcome
 
@@ -28,13 +28,7 @@ class ResendConfig(BaseModel):
     api_key: str = Field(min_length=1, description="API key, re_…")
     from_address: SenderAddress = Field(description="a verified sender, 'Name <a@example.com>'")
     to_addresses: list[EmailAddress] = Field(min_length=1, max_length=MAX_RECIPIENTS)
-    api_url: Destination[str] = Field("https://api.resend.com", description="Resend API base URL")
-
-    @field_validator("api_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        check_url_syntax(value)
-        return value.rstrip("/")
+    api_url: BaseUrlField = Field("https://api.resend.com", description="Resend API base URL")
 
 
 class ResendSender:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from clarion.channels.registry import ChannelKind, Destination
-from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.channels.registry import ChannelKind, HttpUrlField
+from clarion.delivery.http import HttpClient
 from clarion.delivery.outcome import Outbound, Outcome, truncate
 from clarion.render import markdown_to_slack
 from clarion.render.markdown import escape_slack
@@ -25,17 +25,11 @@ MAX_BUTTONS = 5
 class SlackConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    webhook_url: Destination[str] = Field(description="https://hooks.slack.com/services/T…/B…/…")
+    webhook_url: HttpUrlField = Field(description="https://hooks.slack.com/services/T…/B…/…")
     channel: str = Field("", description="override channel (legacy webhooks only)")
     max_per_second: float = Field(
         1.0, gt=0, le=50, description="Slack allows about one message a second per webhook"
     )
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        check_url_syntax(value)
-        return value
 
 
 def slack_payload(message: Outbound, channel: str = "") -> dict[str, Any]:

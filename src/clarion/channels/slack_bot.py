@@ -8,16 +8,15 @@ HTTP 200 with ``{"ok": false, "error": …}`` for most failures, so the body dec
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from clarion.channels.registry import ChannelKind, Destination
+from clarion.channels.registry import BaseUrlField, ChannelKind
 from clarion.channels.slack import slack_payload
-from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.delivery.http import HttpClient, json_answer
 from clarion.delivery.outcome import Delivered, Failed, Outbound, Outcome, Retry, truncate
 
 TEXT_LIMIT = 40_000
@@ -34,14 +33,8 @@ class SlackBotConfig(BaseModel):
     bot_token: str = Field(min_length=1, description="bot token, xoxb-…")
     channel: str = Field("", description="channel ID (C…) to post to")
     email: str = Field("", description="or: the email of a person to message directly")
-    api_url: Destination[str] = Field("https://slack.com/api", description="Slack Web API base URL")
+    api_url: BaseUrlField = Field("https://slack.com/api", description="Slack Web API base URL")
     max_per_second: float = Field(1.0, gt=0, le=50, description="Slack: ~1 message/s/channel")
-
-    @field_validator("api_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        check_url_syntax(value)
-        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _target(self) -> SlackBotConfig:
@@ -54,10 +47,9 @@ def slack_api_outcome(outcome: Outcome, text: str, what: str) -> tuple[Outcome, 
     """Classify a Web API answer by its body: (outcome, parsed body)."""
     if not isinstance(outcome, Delivered):
         return outcome, {}
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return Retry(f"Slack {what} answered with a body that is not JSON"), {}
+    body = json_answer(text)
+    if body is None:
+        return Retry(f"Slack {what} answered with a body that is not a JSON object"), {}
     if body.get("ok") is True:
         return outcome, body
     error = str(body.get("error", "unknown_error"))

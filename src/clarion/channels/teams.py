@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from clarion.channels.registry import ChannelKind, Destination
-from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.channels.registry import ChannelKind, HttpUrlField
+from clarion.delivery.http import HttpClient
 from clarion.delivery.outcome import Outbound, Outcome, fit_json, json_bytes, truncate
 from clarion.render.markdown import Flavor, markdown_in_flavor
 
@@ -58,15 +58,9 @@ TEAMS = Flavor(
 class TeamsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    webhook_url: Destination[str] = Field(
+    webhook_url: HttpUrlField = Field(
         description="the Workflows URL: https://….logic.azure.com/workflows/…/invoke?…&sig=…"
     )
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        check_url_syntax(value)
-        return value
 
 
 def teams_payload(message: Outbound) -> dict[str, Any]:

@@ -6,13 +6,12 @@ Telegram always answers JSON: ``{"ok": true, …}`` or ``{"ok": false, "error_co
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from clarion.channels.registry import ChannelKind, Destination
-from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.channels.registry import BaseUrlField, ChannelKind
+from clarion.delivery.http import HttpClient, answer_seconds, json_answer
 from clarion.delivery.outcome import Failed, Outbound, Outcome, Retry, truncate
 from clarion.render import markdown_to_telegram
 
@@ -28,13 +27,7 @@ class TelegramConfig(BaseModel):
     )
     chat_id: str = Field(min_length=1, description="user or group id (-100…), or @channel")
     message_thread_id: int | None = Field(None, description="forum topic id")
-    api_url: Destination[str] = Field("https://api.telegram.org", description="Bot API server")
-
-    @field_validator("api_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        check_url_syntax(value)
-        return value.rstrip("/")
+    api_url: BaseUrlField = Field("https://api.telegram.org", description="Bot API server")
 
 
 def telegram_payload(message: Outbound, config: TelegramConfig) -> dict[str, Any]:
@@ -73,18 +66,16 @@ class TelegramSender:
             json_body=telegram_payload(message, self.config),
             provider="Telegram",
         )
-        try:
-            answer = json.loads(text) if text else {}
-        except ValueError:
-            return outcome
-        if not isinstance(answer, dict) or answer.get("ok", True):
+        answer = json_answer(text)
+        if answer is None or answer.get("ok", True):
             return outcome
         reason = (
             f"Telegram answered {answer.get('error_code', status)}: {answer.get('description', '')}"
         )
         if isinstance(outcome, Retry):
-            retry_after = (answer.get("parameters") or {}).get("retry_after")
-            return Retry(reason, after=float(retry_after) if retry_after else outcome.after)
+            parameters = answer.get("parameters")
+            retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None
+            return Retry(reason, after=answer_seconds(retry_after) or outcome.after)
         return Failed(reason)  # including ok:false under a 2xx: not delivered
 
 

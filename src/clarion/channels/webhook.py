@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from clarion.channels.registry import ChannelKind, Destination
-from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.channels.registry import ChannelKind, HttpUrlField
+from clarion.delivery.http import HttpClient
 from clarion.delivery.outcome import Outbound, Outcome
 
 # An HTTP header name (RFC 9110 token) and what a header value may not hold (tab aside).
@@ -31,15 +31,9 @@ _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
 class CustomWebhookConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    endpoint: Destination[str] = Field(description="the URL clarion POSTs to")
+    endpoint: HttpUrlField = Field(description="the URL clarion POSTs to")
     headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
     secret: str | None = Field(None, description="whsec_… key for Standard Webhooks signatures")
-
-    @field_validator("endpoint")
-    @classmethod
-    def _endpoint(cls, value: str) -> str:
-        check_url_syntax(value)
-        return value
 
     @field_validator("headers")
     @classmethod

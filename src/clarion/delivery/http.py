@@ -31,6 +31,30 @@ _DNS_CACHE_SECONDS = 60.0
 _CHECKED_URLS = 1024
 
 
+def json_answer(text: str | bytes) -> dict[str, Any] | None:
+    """A provider's answer body as the JSON object it should be; None when it is empty, not
+    JSON, or JSON but not an object (a proxy's error page, a truncated body)."""
+    if not text:
+        return None
+    try:
+        found = encoding.loads(text)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def answer_seconds(value: Any) -> float | None:
+    """A wait a provider's answer gives in seconds (``retry_after``), when it is a finite
+    number of at least zero."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds < float("inf") else None
+
+
 class DestinationRefused(ValueError):
     """A URL clarion will not send to; the message says why and what to set."""
 

@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from clarion.errors import Invalid
-from clarion.ids import new_id
 from clarion.intake.catalog import MUST_SEND
 from clarion.intake.lookups import Lookups
 from clarion.render import RenderContext, TemplateError, render_event
@@ -287,7 +286,7 @@ async def _plan(
             "give user_id or user_email",
             field=f"{prefix}user_id",
         )
-    event_id = new_id()
+    event_id = uuid.uuid4()
     recipients = await resolve_user_recipients(
         lookups, event_type, subject=subject, labels=event.labels, targets=event.targets or ()
     )

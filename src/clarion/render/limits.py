@@ -24,8 +24,9 @@ from jinja2 import Environment, nodes, pass_context, pass_environment
 from jinja2.filters import make_attrgetter
 from jinja2.runtime import Context, LoopContext
 from jinja2.sandbox import SandboxedEnvironment
-from jinja2.utils import _PassArg
 from jinja2.visitor import NodeTransformer
+
+from clarion.render._jinja import takes_context_or_environment
 
 # What one part of an event (its title, body, an action's label or URL) may render to.
 MAX_RENDERED_CHARS = 64 * 1024
@@ -322,7 +323,7 @@ def _check_filter(name: str, value: Any, args: tuple[Any, ...], kwargs: Mapping[
 def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     if name == LOOP_FILTER:
         return function
-    skip = 0 if _PassArg.from_obj(function) is None else 1  # its context or environment
+    skip = 1 if takes_context_or_environment(function) else 0  # its context or environment
 
     @functools.wraps(function)  # keeps Jinja's pass_context/pass_environment marks
     def bounded(*args: Any, **kwargs: Any) -> Any:

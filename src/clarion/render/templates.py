@@ -22,9 +22,9 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import jinja2
-from jinja2 import StrictUndefined, meta
+from jinja2 import meta
 
-from clarion.render.direct import Finalize, Renderer, compile_direct
+from clarion.render._jinja import MessageUndefined, render_pieces
 from clarion.render.limits import (
     MAX_RENDERED_CHARS,
     BoundedSandbox,
@@ -39,7 +39,6 @@ from clarion.render.values import (
     fill,
     hold,
     html_and_text,
-    keep,
     plain_text,
 )
 
@@ -77,19 +76,17 @@ class _Data(dict[str, Any]):
     """The event's structured data."""
 
 
-class _Missing(StrictUndefined):
+class _Missing(MessageUndefined):
     """Strict, with a message that names the missing label or data key."""
 
-    @property
-    def _undefined_message(self) -> str:
-        owner = self._undefined_obj
-        if self._undefined_hint:  # e.g. the sandbox's "access to attribute … is unsafe"
-            return str(self._undefined_hint)
+    def message(self, owner: Any, name: str | None, hint: str | None) -> str | None:
+        if hint:  # e.g. the sandbox's "access to attribute … is unsafe"
+            return hint
         if isinstance(owner, _Labels):
-            return f"label {self._undefined_name!r} is missing (labels.{self._undefined_name})"
+            return f"label {name!r} is missing (labels.{name})"
         if isinstance(owner, _Data):
-            return f"data key {self._undefined_name!r} is missing (data.{self._undefined_name})"
-        return str(super()._undefined_message)
+            return f"data key {name!r} is missing (data.{name})"
+        return None
 
 
 @dataclass(frozen=True)
@@ -211,34 +208,25 @@ def _environment(finalize: Any) -> BoundedSandbox:
 _MARKDOWN_ENV = _environment(hold)
 _URL_ENV = _environment(_printed(_url_value))
 _PLAIN_ENV = _environment(_printed(_as_text))
-# Each kind's ``finalize`` as a direct renderer calls it: (variables, value).
-_FINALIZE: dict[str, Finalize] = {
-    "markdown": lambda variables, value: keep(variables[VALUES_KEY], value),
-    "url": lambda _, value: _url_value(value),
-    "plain": lambda _, value: _as_text(value),
-}
 
 
 @functools.lru_cache(maxsize=2048)
-def _compile(kind: str, source: str) -> Renderer:
+def _compile(kind: str, source: str) -> jinja2.Template:
     env = {"markdown": _MARKDOWN_ENV, "url": _URL_ENV, "plain": _PLAIN_ENV}[kind]
-    direct = compile_direct(env.parse(source), env, VARIABLES, _FINALIZE[kind])
-    return direct or functools.partial(_run, env.from_string(bound_tree(env.parse(source))))
+    return env.from_string(bound_tree(env.parse(source)))
 
 
 # The environments' globals (range, dict, namespace, …), merged into each render's variables
-# here: Template.render merges them from a ChainMap on every call, a fifth of its cost.
+# once here rather than through the ChainMap Template.render builds on every call.
 _GLOBALS = dict(_MARKDOWN_ENV.globals)
 
 
 def _run(template: jinja2.Template, variables: Mapping[str, Any]) -> str:
     """``template.render(variables)``, building the context from one plain dict."""
-    env = template.environment
-    context = env.context_class(env, {**_GLOBALS, **variables}, template.name, template.blocks)
     with budget():
         out: list[str] = []
         size = 0
-        for piece in template.root_render_func(context):
+        for piece in render_pieces(template, {**_GLOBALS, **variables}):
             size += len(piece)
             charge(0, len(piece))
             if size > MAX_RENDERED_CHARS:
@@ -261,7 +249,7 @@ def _render(kind: str, where: str, source: str, variables: Mapping[str, Any]) ->
     if "{" not in source and "\n" not in source:
         return source  # constant text (most action labels): Jinja would print it as is
     try:
-        return _compile(kind, source)(variables)
+        return _run(_compile(kind, source), variables)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{where}: syntax error on line {exc.lineno}: {exc.message}") from None
     except jinja2.UndefinedError as exc:
@@ -274,10 +262,6 @@ def _render(kind: str, where: str, source: str, variables: Mapping[str, Any]) ->
         raise TemplateError(f"{where}: too large: it nests too deeply") from None
     except Exception as exc:  # a template's own runtime error, e.g. a bad filter argument
         raise TemplateError(f"{where}: {type(exc).__name__}: {exc}") from None
-
-
-def _render_markdown(where: str, source: str, variables: Mapping[str, Any]) -> str:
-    return fill(*_render_skeleton(where, source, variables))
 
 
 def _render_skeleton(

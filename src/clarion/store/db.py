@@ -15,12 +15,14 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aiosqlite
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from clarion import encoding
+from clarion.store._aiosqlite import run_on_connection_thread
 
 DISPATCH_CHANNEL = "clarion_dispatch"
 # The payload of a DISPATCH_CHANNEL notice for a change to shared configuration.
@@ -164,9 +166,10 @@ async def in_sqlite_thread(conn: AsyncConnection, work: Callable[[sqlite3.Connec
     open, in one trip to the connection's thread (through aiosqlite's queue to its thread,
     as SQLAlchemy's own adapter does): a few statements cost one hop, not one each."""
     raw = await conn.get_raw_connection()
-    driver: Any = raw.driver_connection  # the aiosqlite connection
-    result: T = await driver._execute(work, driver._conn)
-    return result
+    driver = raw.driver_connection
+    if not isinstance(driver, aiosqlite.Connection):
+        raise TypeError(f"in_sqlite_thread needs an aiosqlite connection, not {type(driver)}")
+    return await run_on_connection_thread(driver, work)
 
 
 class Database:
@@ -238,8 +241,8 @@ class Database:
     async def sqlite_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` as one write transaction in a single trip to the SQLite connection's
         thread: BEGIN IMMEDIATE, ``work``, COMMIT. The file's one write lock is then held only
-        while SQLite works; with a statement per trip it was also held while this process's
-        busy event loop got round to the next statement, and other processes waited."""
+        while SQLite works, not also while this process's busy event loop gets round to the
+        next statement, which other processes would wait for."""
         assert not self.is_postgres, "sqlite_transaction is for SQLite only"
         async with self._write_lock, self.engine.connect() as conn:
             return await in_sqlite_thread(conn, lambda c: _in_transaction(c, work))
@@ -277,14 +280,6 @@ class Database:
         if config:
             self.config_generation += 1
         self.wakeup.set()
-
-    async def notify_inbox(self, conn: AsyncConnection, user_ids: set[str]) -> None:
-        """After inbox messages are delivered: tell SSE streams, here and on other replicas."""
-        if self.is_postgres:
-            for user_id in user_ids:
-                await conn.execute(
-                    sa.text("SELECT pg_notify(:c, :u)"), {"c": INBOX_CHANNEL, "u": user_id}
-                )
 
     def publish_inbox_local(self, user_ids: set[str]) -> None:
         for queue in list(self._inbox_listeners):

@@ -96,10 +96,6 @@ class QueueCounter:
         self._terminal: dict[str, int] | None = None
         self._counted_at = 0.0
 
-    def invalidate(self) -> None:
-        """Recount the finished messages on the next call."""
-        self._terminal = None
-
     async def snapshot(self, *, fresh: bool = False) -> QueueSnapshot:
         """Counts for every status; ``fresh`` recounts the finished ones now."""
         async with self.db.read() as conn:

@@ -21,7 +21,6 @@ from clarion.store.db import Database
 from clarion.store.tables import api_tokens, preferences, users
 from clarion.store.unique import taken
 
-STATUSES = ("active", "suspended", "deleted")
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 # Control characters and line separators: a name is put in email headers, where they break
 # the header (or the message), and in one-line places such as page titles.

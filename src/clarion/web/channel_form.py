@@ -8,12 +8,9 @@ Test Connection of a new channel, carried across in a sealed ("draft") hidden fi
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
-
-from cryptography.fernet import InvalidToken
 
 from clarion.channels.registry import ChannelKind
 from clarion.secrets import SecretBox
@@ -145,7 +142,7 @@ def seal_draft(box: SecretBox, secrets: dict[str, Any], scope: str) -> str:
     channel), so a draft cannot be carried into another form."""
     if not secrets:
         return ""
-    return box.keys.encrypt(json.dumps({"p": DRAFT, "c": scope, "s": secrets}).encode()).decode()
+    return box.seal_for(DRAFT, {"c": scope, "s": secrets})
 
 
 def open_draft(box: SecretBox, sealed: str, scope: str) -> dict[str, Any]:
@@ -153,11 +150,8 @@ def open_draft(box: SecretBox, sealed: str, scope: str) -> dict[str, Any]:
     made in another form."""
     if not sealed:
         return {}
-    try:
-        body = json.loads(box.keys.decrypt(sealed.encode(), ttl=DRAFT_SECONDS))
-    except (InvalidToken, ValueError, TypeError):
-        return {}
-    if not isinstance(body, dict) or (body.get("p"), body.get("c")) != (DRAFT, scope):
+    body = box.open_for(DRAFT, sealed, max_age=DRAFT_SECONDS)
+    if body is None or body.get("c") != scope:
         return {}
     secrets = body.get("s")
     return dict(secrets) if isinstance(secrets, dict) else {}

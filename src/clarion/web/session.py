@@ -10,12 +10,10 @@ and lasts :data:`SESSION_SECONDS`; a form post must also come from our own origi
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
-from cryptography.fernet import InvalidToken
 from fastapi import Depends, Request, Response
 
 from clarion.access import Principal, ServiceDep, principal_for
@@ -29,17 +27,13 @@ PURPOSE = "session"
 
 
 def _seal(service: Service, token: str, session_id: str) -> str:
-    body = json.dumps({"p": PURPOSE, "k": token, "s": session_id}).encode()
-    return service.secret_box.keys.encrypt(body).decode()
+    return service.secret_box.seal_for(PURPOSE, {"k": token, "s": session_id})
 
 
 def _unseal(service: Service, cookie: str) -> tuple[str, str] | None:
     """The API token and session id a cookie holds, or None (forged, too old, malformed)."""
-    try:
-        body = json.loads(service.secret_box.keys.decrypt(cookie.encode(), ttl=SESSION_SECONDS))
-    except (InvalidToken, ValueError, TypeError):
-        return None
-    if not isinstance(body, dict) or body.get("p") != PURPOSE:
+    body = service.secret_box.open_for(PURPOSE, cookie, max_age=SESSION_SECONDS)
+    if body is None:
         return None
     token, session_id = body.get("k"), body.get("s")
     if not isinstance(token, str) or not isinstance(session_id, str):
