@@ -6,8 +6,13 @@ import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
+
+from clarion.intake.catalog import BUILTIN_EVENT_TYPES
 from clarion.service import Service
+from clarion.store.event_types import list_event_types
 from clarion.store.queue import claim_due_messages
+from clarion.store.tables import event_types
 from tests.fakes.sink import HttpSink
 
 
@@ -202,12 +207,24 @@ async def test_a_message_left_too_long_in_the_buffer_is_handed_back_not_sent_twi
 
 
 async def test_replicas_starting_together_on_an_empty_database(make_settings) -> None:
-    """Both migrate and seed the catalog without tripping over each other."""
+    """All migrate and seed the catalog without tripping over each other, and the catalog
+    is there once: every built-in type, one row each, inserted by a single replica."""
     replicas = [Service(make_settings(), dispatch=False) for _ in range(3)]
     try:
-        await asyncio.gather(*(r.start() for r in replicas))
+        started = await asyncio.gather(*(r.start() for r in replicas), return_exceptions=True)
+        assert [s for s in started if isinstance(s, BaseException)] == []
+        async with replicas[0].db.begin() as conn:
+            keys = (await conn.execute(sa.select(event_types.c.key))).scalars().all()
+            inserted = set(
+                (await conn.execute(sa.select(event_types.c.created_at))).scalars().all()
+            )
+            seeded = {t.key: t for t in await list_event_types(conn)}
     finally:
         await asyncio.gather(*(r.stop() for r in replicas))
+    assert sorted(keys) == sorted(spec.key for spec in BUILTIN_EVENT_TYPES)
+    assert {k: t.id for k, t in seeded.items()} == {s.key: s.id for s in BUILTIN_EVENT_TYPES}
+    # One replica inserted them all in one transaction; the others only refreshed them.
+    assert len(inserted) == 1
 
 
 async def test_stopping_while_outcomes_are_being_written_keeps_them(
