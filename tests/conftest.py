@@ -243,6 +243,13 @@ async def sink() -> AsyncIterator[HttpSink]:
     await receiver.stop()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Page tests drive Chromium for seconds apiece: they are ``slow``, out of the inner loop."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 # The switches Playwright itself launches Chromium with that matter to these tests: no
 # throttling of pages in the background, no first-run or network chatter, stable rendering.
 CHROMIUM_SWITCHES = [

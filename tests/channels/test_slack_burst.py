@@ -15,6 +15,8 @@ from tests.fakes.chat import FakeSlack
 
 BURST = 100
 
+pytestmark = pytest.mark.slow  # it runs at the provider's pace, about 100 s
+
 
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 async def test_100_events_at_one_a_second(start_server) -> None:

@@ -18,6 +18,8 @@ import pytest
 from tests.conftest import free_port
 
 TOKEN = "cli-test-admin-token"
+# Each test starts `clarion` processes (Python start-up, migrations): seconds apiece.
+pytestmark = pytest.mark.slow
 
 
 def server_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:

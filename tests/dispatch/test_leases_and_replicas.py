@@ -8,6 +8,7 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from clarion.intake.catalog import BUILTIN_EVENT_TYPES
@@ -47,6 +48,7 @@ async def _attempts(running, ids: list[str]) -> Counter[tuple[str, int]]:
     return Counter((row.status, row.attempt_count) for row in rows)
 
 
+@pytest.mark.slow
 async def test_message_of_a_dead_worker_is_sent_after_its_lease_once(
     start_server, sink: HttpSink, make_settings
 ) -> None:
@@ -188,6 +190,7 @@ async def test_stopping_hands_back_claimed_messages_it_had_not_started(
     assert await _attempts(intake, ids) == {("sent", 1): 20}
 
 
+@pytest.mark.slow
 async def test_a_message_left_too_long_in_the_buffer_is_handed_back_not_sent_twice(
     start_server, sink: HttpSink, make_settings
 ) -> None:
