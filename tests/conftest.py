@@ -12,6 +12,8 @@ import os
 import secrets
 import shutil
 import socket
+import subprocess
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -244,16 +246,87 @@ async def sink() -> AsyncIterator[HttpSink]:
     await receiver.stop()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Page tests drive Chromium for seconds apiece: they are ``slow``, out of the inner loop."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
+# The switches Playwright itself launches Chromium with that matter to these tests: no
+# throttling of pages in the background, no first-run or network chatter, stable rendering.
+CHROMIUM_SWITCHES = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+    "--disable-renderer-backgrounding",
+    "--disable-back-forward-cache",
+    "--disable-component-update",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--disable-popup-blocking",
+    "--no-default-browser-check",
+    "--no-first-run",
+    "--password-store=basic",
+    "--force-color-profile=srgb",
+    "--hide-scrollbars",
+    "--mute-audio",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One headless Debian Chromium for the whole run, on a loopback DevTools port.
+
+    Starting Chromium for each page test cost more than most of those tests; each test now
+    connects to this one (see ``browser``) in its own event loop, with fresh contexts.
+    """
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    process = subprocess.Popen(
+        [
+            shutil.which("chromium") or "chromium",
+            *CHROMIUM_SWITCHES,
+            "--remote-debugging-address=127.0.0.1",
+            "--remote-debugging-port=0",  # Chromium picks a free port and writes it down
+            f"--user-data-dir={profile}",
+            "about:blank",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        active = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 30
+        lines: list[str] = []
+        while len(lines) < 2:  # the port, then the browser's path
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"Chromium did not open its DevTools port ({process.returncode})"
+                )
+            time.sleep(0.05)
+            lines = active.read_text().split() if active.exists() else []
+        yield f"ws://127.0.0.1:{lines[0]}{lines[1]}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Headless Debian Chromium driven by Playwright."""
+async def browser(chromium_endpoint: str) -> AsyncIterator[Browser]:
+    """The session's Chromium driven by Playwright; what the test opens is closed after it."""
     await asyncio.to_thread(ARTIFACTS.mkdir, parents=True, exist_ok=True)
     async with async_playwright() as p:
-        chromium = await p.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        chromium = await p.chromium.connect_over_cdp(chromium_endpoint)
         try:
             yield chromium
         finally:
-            await chromium.close()
+            await chromium.close()  # closes this test's contexts, leaves Chromium running

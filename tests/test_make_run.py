@@ -11,9 +11,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+# It runs `make run`: a virtualenv check and a server process.
+pytestmark = pytest.mark.slow
 
 
 def _status(url: str, token: str) -> int:

@@ -214,6 +214,7 @@ async def _until_finished(server: Server, ids: list[str]) -> list[dict[str, Any]
         await asyncio.sleep(0.1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["console", "json"])
 async def test_no_secret_reaches_logs_answers_pages_or_reasons(
     fmt: str,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 import uuid
 
+import pytest
+
 from tests.fakes.sink import HttpSink, Reply
 
 
@@ -118,6 +120,7 @@ async def test_a_retry_waits_for_its_own_time_not_the_lease(start_server, sink: 
     assert [a["outcome"] for a in message["attempts"]] == ["retry", "delivered"]
 
 
+@pytest.mark.slow
 async def test_retry_after_is_honoured(start_server, sink: HttpSink) -> None:
     sink.responder = lambda n, r: (
         Reply(429, "slow down", {"Retry-After": "2"}) if n == 1 else Reply()
@@ -159,6 +162,7 @@ async def test_paused_keeps_messages_pending_until_resumed(start_server, sink: H
     assert len(sink.received) == 4
 
 
+@pytest.mark.slow
 async def test_pausing_mid_backlog_stops_sending_and_hands_back_what_was_claimed(
     start_server, sink: HttpSink
 ) -> None:

@@ -73,6 +73,7 @@ async def test_slack_delivers_block_kit_with_user_text_escaped(
     assert message["attempt_count"] == 1
 
 
+@pytest.mark.slow
 async def test_slack_rate_limit_is_retried_and_bad_url_fails(
     start_server, slack: FakeSlack
 ) -> None:
@@ -160,6 +161,7 @@ async def test_discord_429_body_retry_after_and_unknown_webhook(
     assert "404" in failed["status_reason"] and "Unknown Webhook" in failed["status_reason"]
 
 
+@pytest.mark.slow
 async def test_burst_to_a_paced_slack_channel_is_complete_and_never_too_fast(
     start_server, slack: FakeSlack
 ) -> None:

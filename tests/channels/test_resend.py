@@ -67,6 +67,7 @@ async def _channel(running, cfg: dict[str, Any]) -> dict[str, Any]:
     return dict(channel)
 
 
+@pytest.mark.slow
 async def test_channel_sends_the_api_request_paced_to_two_a_second(start_server, resend) -> None:
     running = await start_server()
     channel = await _channel(running, config(resend))
@@ -105,6 +106,7 @@ async def test_errors_are_classified_with_resends_message(start_server, resend) 
     assert status == 200 and connection["ok"] is False and "invalid_api_key" in connection["detail"]
 
 
+@pytest.mark.slow
 async def test_a_retry_reuses_the_idempotency_key(resend) -> None:
     http = HttpClient(timeout=5, allow_private=True)
     sender = ResendSender(

@@ -84,6 +84,7 @@ async def test_dm_by_email_looks_the_person_up_once(start_server, slack) -> None
     assert [p["channel"] for p in posts] == ["U0BOB0002", "U0BOB0002"]
 
 
+@pytest.mark.slow
 async def test_ok_false_errors_are_permanent_and_ratelimited_is_retried(
     start_server, slack
 ) -> None:

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +18,8 @@ import pytest
 from tests.conftest import free_port
 
 TOKEN = "cli-test-admin-token"
+# Each test starts `clarion` processes (Python start-up, migrations): seconds apiece.
+pytestmark = pytest.mark.slow
 
 
 def server_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
@@ -84,7 +87,8 @@ def test_server_with_a_bad_setting_says_which_in_one_line(tmp_path: Path) -> Non
 
 
 def test_two_servers_starting_together_on_a_new_sqlite_file(tmp_path: Path) -> None:
-    """Both make the data dir, its secret key and the WAL switch race-free (three tries)."""
+    """Both make the data dir, its secret key and the WAL switch race-free (three tries):
+    both come up, and a secret sealed through one opens through the other (one key)."""
     for attempt in range(3):
         data_dir = tmp_path / f"data{attempt}"
         ports = [free_port(), free_port()]
@@ -95,10 +99,38 @@ def test_two_servers_starting_together_on_a_new_sqlite_file(tmp_path: Path) -> N
         try:
             for proc, port in zip(procs, ports, strict=True):
                 wait_healthy(proc, port, lambda p=proc: p.stdout.read() if p.stdout else "")
+            first, second = (f"http://127.0.0.1:{port}" for port in ports)
+            body = {
+                "name": "ops hook",
+                "kind": "webhook",
+                "config": {"endpoint": "http://127.0.0.1:9/hook?token=sealed-value"},
+            }
+            status, made = api(first, "POST", "/api/v1/channels", body)
+            assert status == 201, made
+            status, read = api(second, "GET", f"/api/v1/channels/{made['id']}")
+            assert status == 200, read  # the other server opened what the first one sealed
+            assert read["config"] == made["config"]
+            assert sorted(p.name for p in data_dir.iterdir() if "secret" in p.name) == [
+                "secret.key"
+            ]
         finally:
             for proc in procs:
                 proc.terminate()
                 proc.wait(timeout=20)
+
+
+def api(base: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        base + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
 
 
 def clarion(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:

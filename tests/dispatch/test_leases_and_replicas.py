@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
+import sqlalchemy as sa
+
+from clarion.intake.catalog import BUILTIN_EVENT_TYPES
 from clarion.service import Service
+from clarion.store.event_types import list_event_types
 from clarion.store.queue import claim_due_messages
+from clarion.store.tables import event_types, messages
 from tests.fakes.sink import HttpSink
 
 
@@ -30,6 +38,17 @@ async def _enqueue(running, count: int) -> list[str]:
     return ids
 
 
+async def _attempts(running, ids: list[str]) -> Counter[tuple[str, int]]:
+    """How many of the messages ``ids`` are in each (status, attempt count), as recorded."""
+    query = sa.select(messages.c.status, messages.c.attempt_count).where(
+        messages.c.id.in_([uuid.UUID(i) for i in ids])
+    )
+    async with running.service.db.begin() as conn:
+        rows = (await conn.execute(query)).all()
+    return Counter((row.status, row.attempt_count) for row in rows)
+
+
+@pytest.mark.slow
 async def test_message_of_a_dead_worker_is_sent_after_its_lease_once(
     start_server, sink: HttpSink, make_settings
 ) -> None:
@@ -38,6 +57,7 @@ async def test_message_of_a_dead_worker_is_sent_after_its_lease_once(
     [message_id] = await _enqueue(intake, 1)
 
     # A worker claims the message and dies before sending: nothing ever completes it.
+    before_claim = time.monotonic()  # the sink's clock
     claim = await claim_due_messages(
         intake.service.db, limit=10, lease_period=timedelta(seconds=2), now=datetime.now(UTC)
     )
@@ -51,13 +71,13 @@ async def test_message_of_a_dead_worker_is_sent_after_its_lease_once(
     survivor = Service(make_settings(webhook_endpoint=sink.url, fetch_interval="200ms"))
     await survivor.start()
     try:
-        await asyncio.sleep(1.0)
-        assert sink.received == []  # the lease still holds
         await intake.wait_status(message_id, {"sent"}, timeout=10)
-        await asyncio.sleep(0.5)
     finally:
-        await survivor.stop()
-    assert [r.headers["X-Message-Id"] for r in sink.received] == [message_id]
+        await survivor.stop()  # nothing is in flight after this: the sink's count is final
+    [received] = sink.received
+    assert received.headers["X-Message-Id"] == message_id
+    # Not before the dead worker's lease (2 s from its claim) ended.
+    assert received.at >= before_claim + 2.0
     _, message = await intake.call("GET", f"/api/v1/messages/{message_id}")
     assert message["attempt_count"] == 2  # the dead worker's attempt counts
 
@@ -75,12 +95,13 @@ async def test_two_dispatchers_deliver_each_message_exactly_once(
     await asyncio.gather(*(r.start() for r in replicas))
     try:
         await sink.wait_for(1000, timeout=60)
-        await asyncio.sleep(0.5)  # anything sent twice would arrive by now
     finally:
         await asyncio.gather(*(r.stop() for r in replicas))
     counts = Counter(r.headers["X-Message-Id"] for r in sink.received)
     assert set(counts) == set(ids)
     assert max(counts.values()) == 1
+    # Each message was claimed once: a second send needs a second claim, which is counted.
+    assert await _attempts(intake, ids) == {("sent", 1): 1000}
     _, page = await intake.call(
         "GET", "/api/v1/messages", params={"status": "sent", "limit": "500"}
     )
@@ -162,13 +183,14 @@ async def test_stopping_hands_back_claimed_messages_it_had_not_started(
     await survivor.start()
     try:
         await sink.wait_for(20, timeout=10)
-        await asyncio.sleep(0.3)
     finally:
         await survivor.stop()
     counts = Counter(r.headers["X-Message-Id"] for r in sink.received)
     assert set(counts) == set(ids) and max(counts.values()) == 1
+    assert await _attempts(intake, ids) == {("sent", 1): 20}
 
 
+@pytest.mark.slow
 async def test_a_message_left_too_long_in_the_buffer_is_handed_back_not_sent_twice(
     start_server, sink: HttpSink, make_settings
 ) -> None:
@@ -191,7 +213,6 @@ async def test_a_message_left_too_long_in_the_buffer_is_handed_back_not_sent_twi
     await worker.start()
     try:
         await sink.wait_for(12, timeout=30)
-        await asyncio.sleep(1.0)  # a second copy of anything would arrive by now
     finally:
         await worker.stop()
     counts = Counter(r.headers["X-Message-Id"] for r in sink.received)
@@ -202,12 +223,24 @@ async def test_a_message_left_too_long_in_the_buffer_is_handed_back_not_sent_twi
 
 
 async def test_replicas_starting_together_on_an_empty_database(make_settings) -> None:
-    """Both migrate and seed the catalog without tripping over each other."""
+    """All migrate and seed the catalog without tripping over each other, and the catalog
+    is there once: every built-in type, one row each, inserted by a single replica."""
     replicas = [Service(make_settings(), dispatch=False) for _ in range(3)]
     try:
-        await asyncio.gather(*(r.start() for r in replicas))
+        started = await asyncio.gather(*(r.start() for r in replicas), return_exceptions=True)
+        assert [s for s in started if isinstance(s, BaseException)] == []
+        async with replicas[0].db.begin() as conn:
+            keys = (await conn.execute(sa.select(event_types.c.key))).scalars().all()
+            inserted = set(
+                (await conn.execute(sa.select(event_types.c.created_at))).scalars().all()
+            )
+            seeded = {t.key: t for t in await list_event_types(conn)}
     finally:
         await asyncio.gather(*(r.stop() for r in replicas))
+    assert sorted(keys) == sorted(spec.key for spec in BUILTIN_EVENT_TYPES)
+    assert {k: t.id for k, t in seeded.items()} == {s.key: s.id for s in BUILTIN_EVENT_TYPES}
+    # One replica inserted them all in one transaction; the others only refreshed them.
+    assert len(inserted) == 1
 
 
 async def test_stopping_while_outcomes_are_being_written_keeps_them(

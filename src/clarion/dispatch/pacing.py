@@ -12,6 +12,7 @@ rest).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 # A little slack on top of the provider's interval, for its clock.
 MARGIN = 1.03
@@ -22,7 +23,10 @@ _SLOTS_KEPT = 1024
 
 
 class Pacer:
-    def __init__(self) -> None:
+    """``clock`` gives seconds on a monotonic scale; tests pass a hand-driven one."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._next_free: dict[str, float] = {}
         self._last_sent: dict[str, float] = {}
         self._slots: dict[str, float] = {}  # message id -> its reserved time
@@ -30,7 +34,7 @@ class Pacer:
     def wait_for(self, destination: str, message_id: str, interval: float) -> float:
         """Seconds until ``message_id`` may be sent to ``destination`` (0: send it now)."""
         interval *= MARGIN
-        now = time.monotonic()
+        now = self._clock()
         earliest = self._last_sent.get(destination, float("-inf")) + interval
         slot = self._slots.pop(message_id, None)
         if slot is None:
@@ -49,4 +53,4 @@ class Pacer:
 
     def sent(self, destination: str) -> None:
         """The send to ``destination`` has finished: the next one counts from now."""
-        self._last_sent[destination] = time.monotonic()
+        self._last_sent[destination] = self._clock()

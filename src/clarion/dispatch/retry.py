@@ -63,5 +63,7 @@ def decide(outcome: Outcome, attempt: int, policy: RetryPolicy, now: datetime) -
     wait = policy.backoff(attempt)
     if outcome.after is not None:
         # The provider knows its own limits: never sooner than it asked.
-        wait = min(max(wait, timedelta(seconds=outcome.after)), MAX_RETRY_AFTER)
+        # Held to the ceiling before converting: a huge value would overflow timedelta.
+        asked = timedelta(seconds=min(outcome.after, MAX_RETRY_AFTER.total_seconds()))
+        wait = min(max(wait, asked), MAX_RETRY_AFTER)
     return Transition(TEMPORARY_FAILURE, outcome.reason, now + wait)
