@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= .clarion
 PG_HOST ?= 127.0.0.1
 
-.PHONY: run test install lint typecheck docs docs-check postgres chromium bench chaos clean
+.PHONY: run test install lint typecheck docs docs-check postgres chromium bench chaos fuzz clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,12 @@ bench: $(BIN)/.bench-installed postgres
 # test suite runs a short round). Figures: test-artifacts/chaos-<engine>.json.
 chaos: install postgres
 	CLARION_CHAOS_MESSAGES=$${CLARION_CHAOS_MESSAGES:-10000} $(BIN)/pytest -q -s tests/dispatch/test_chaos.py
+
+# Schemathesis with every check and a fresh seed, 100 examples an operation (make test
+# runs a short round with a fixed seed).
+fuzz: install
+	CLARION_FUZZ_EXAMPLES=$${CLARION_FUZZ_EXAMPLES:-100} CLARION_FUZZ_SEED=$${CLARION_FUZZ_SEED:-$$(date +%s)} \
+		$(BIN)/pytest -q -s tests/api/test_schemathesis.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site

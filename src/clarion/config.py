@@ -28,6 +28,8 @@ from clarion.config_aliases import EnvironmentNotes
 from clarion.limits import MAX_FORM_BYTES, MAX_REQUEST_BYTES
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+# A duration as the schema says it: a number of seconds, or numbers with units (1h30m).
+DURATION_PATTERN = r"^\d+(\.\d+)?((ms|s|m|h|d)(\d+(\.\d+)?(ms|s|m|h|d))*)?$"
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 

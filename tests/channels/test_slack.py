@@ -7,7 +7,8 @@ from tests.channels.sample import outbound
 
 
 def test_title_body_and_buttons_become_blocks() -> None:
-    payload = slack_payload(outbound())
+    message = outbound()
+    payload = slack_payload(message)
     header, section, actions = payload["blocks"]
     assert header["type"] == "header"
     assert header["text"] == {"type": "plain_text", "text": "Deploy of api failed"}
@@ -17,6 +18,9 @@ def test_title_body_and_buttons_become_blocks() -> None:
             "type": "button",
             "text": {"type": "plain_text", "text": "View build"},
             "url": "https://ci.example.com/b/1",
+            # A click comes back (Slack interactivity) naming the message it belongs to.
+            "value": message.message_id,
+            "action_id": "clarion-action-0",
         }
     ]
     assert payload["text"] == "Deploy of api failed"  # the notification's fallback

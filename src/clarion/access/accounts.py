@@ -4,6 +4,7 @@ page's form."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -11,7 +12,11 @@ from clarion.limits import EMAIL_LENGTH, NAME_LENGTH
 from clarion.roles import Role
 from clarion.store.users import USERNAME, check_name
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_EMAIL = re.compile(EMAIL_PATTERN)
+# What the schema says of an email and a display name (the validators check the same).
+EMAIL_SCHEMA: dict[str, Any] = {"pattern": EMAIL_PATTERN}
+NAME_SCHEMA: dict[str, Any] = {"pattern": "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]*$"}
 
 
 def _check_email(value: str) -> str:
@@ -23,9 +28,9 @@ def _check_email(value: str) -> str:
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    email: str = Field(max_length=EMAIL_LENGTH)
+    email: str = Field(max_length=EMAIL_LENGTH, json_schema_extra=EMAIL_SCHEMA)
     username: str | None = Field(None, description="default: the email's local part")
-    name: str = Field("", max_length=NAME_LENGTH)
+    name: str = Field("", max_length=NAME_LENGTH, json_schema_extra=NAME_SCHEMA)
     roles: list[Role] = Field(default_factory=lambda: list[Role](["member"]))
 
     _email = field_validator("email")(_check_email)

@@ -40,6 +40,8 @@ CONTENT_TYPES: dict[str, str] = {
     "/metrics": "text/plain",
     "/api/v1/inbox/stream": "text/event-stream",
 }
+# What each event of a stream carries as its data.
+STREAM_EVENTS: dict[str, str] = {"/api/v1/inbox/stream": "InboxItem"}
 
 
 class FieldError(BaseModel):
@@ -54,6 +56,24 @@ class Error(BaseModel):
     detail: str
     field: str | None = Field(None, description="the input at fault, e.g. events[1].type")
     errors: list[FieldError] | None = Field(None, description="each invalid input (422)")
+
+
+def _stream_event(data_model: str) -> dict[str, Any]:
+    """One Server-Sent Event: its fields, the data a JSON document of ``data_model``. A
+    comment line (connected, heartbeat) is an event with no fields."""
+    return {
+        "type": "object",
+        "properties": {
+            "event": {"type": "string"},
+            "id": {"type": "string"},
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": {"$ref": f"#/components/schemas/{data_model}"},
+            },
+            "retry": {"type": "integer"},
+        },
+    }
 
 
 def _error_response(description: str) -> dict[str, Any]:
@@ -86,6 +106,8 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
                             if c.get("schema")
                         ]
                         body = described[0] if described else {"type": "string"}
+                        if path in STREAM_EVENTS:
+                            body = _stream_event(STREAM_EVENTS[path])
                         response["content"] = {CONTENT_TYPES[path]: {"schema": body}}
     return schema
 

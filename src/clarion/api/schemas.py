@@ -6,10 +6,12 @@ import uuid
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
+from clarion.access.accounts import EMAIL_SCHEMA, NAME_SCHEMA
 from clarion.access.accounts import UserCreate as UserCreate
+from clarion.channels.registry import kinds
 from clarion.config import Method
 from clarion.limits import (
     EMAIL_LENGTH,
@@ -52,7 +54,7 @@ def _bounded(check: Callable[[Any], None]) -> Callable[[Any], Any]:
 class UserPatch(Body):
     status: Literal["active", "suspended"] | None = None
     roles: list[Role] | None = None
-    name: str | None = Field(None, max_length=NAME_LENGTH)
+    name: str | None = Field(None, max_length=NAME_LENGTH, json_schema_extra=NAME_SCHEMA)
 
     @field_validator("name")
     @classmethod
@@ -70,7 +72,7 @@ class EventIn(Body):
 
     type: str = Field(min_length=1, max_length=KEY_LENGTH)
     user_id: uuid.UUID | None = None
-    user_email: str | None = Field(None, max_length=EMAIL_LENGTH)
+    user_email: str | None = Field(None, max_length=EMAIL_LENGTH, json_schema_extra=EMAIL_SCHEMA)
     labels: dict[str, str] = Field(default_factory=dict)
     data: dict[str, Any] | None = None
     targets: list[uuid.UUID] | None = Field(None, max_length=MAX_TARGETS)
@@ -85,9 +87,9 @@ class EventBatchIn(Body):
 
 
 class EventTypeUpdate(Body):
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     method: Method | None = None
-    use_default_method: bool = Field(False, description="clear the method override")
+    use_default_method: StrictBool = Field(False, description="clear the method override")
 
 
 class Preferences(Body):
@@ -95,7 +97,7 @@ class Preferences(Body):
 
 
 class PauseSettings(Body):
-    paused: bool
+    paused: StrictBool
 
 
 class ActionIn(Body):
@@ -120,7 +122,7 @@ class EventTypeReplace(Body):
     recipients: list[RecipientRule] = Field(
         default_factory=lambda: list[RecipientRule](["subject_user"])
     )
-    enabled_by_default: bool = True
+    enabled_by_default: StrictBool = True
 
 
 class EventTypeCreate(EventTypeReplace):
@@ -128,12 +130,16 @@ class EventTypeCreate(EventTypeReplace):
     method: Method | None = None
 
 
+# The kinds a channel may have, for the schema (the registry checks them).
+KIND_SCHEMA: dict[str, Any] = {"enum": sorted(kinds())}
+
+
 class ChannelCreate(Body):
     name: str = Field(min_length=1, max_length=NAME_LENGTH)
-    kind: str = Field(min_length=1, max_length=32)
+    kind: str = Field(min_length=1, max_length=32, json_schema_extra=KIND_SCHEMA)
     config: dict[str, Any]
     events: list[Key] = Field(default_factory=list, max_length=MAX_KEYS)
-    enabled: bool = True
+    enabled: StrictBool = True
 
     _config = field_validator("config")(_bounded(check_json))
 
@@ -142,13 +148,13 @@ class ChannelPatch(Body):
     name: str | None = Field(None, min_length=1, max_length=NAME_LENGTH)
     config: dict[str, Any] | None = None
     events: list[Key] | None = Field(None, max_length=MAX_KEYS)
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
     _config = field_validator("config")(_bounded(check_json))
 
 
 class ChannelTest(Body):
-    kind: str = Field(min_length=1, max_length=32)
+    kind: str = Field(min_length=1, max_length=32, json_schema_extra=KIND_SCHEMA)
     config: dict[str, Any]
 
     _config = field_validator("config")(_bounded(check_json))

@@ -114,12 +114,12 @@ async def create(body: ChannelCreate, service: ServiceDep, principal: AdminDep) 
     return channel_view(channel)
 
 
-@router.get("/{channel_id}")
+@router.get("/{channel_id:uuid}")
 async def get_one(channel_id: uuid.UUID, service: ServiceDep, principal: AdminDep) -> ChannelView:
     return channel_view(await _channels(service).get(channel_id))
 
 
-@router.patch("/{channel_id}")
+@router.patch("/{channel_id:uuid}")
 async def update(
     channel_id: uuid.UUID, body: ChannelPatch, service: ServiceDep, principal: AdminDep
 ) -> ChannelView:
@@ -129,7 +129,7 @@ async def update(
     return channel_view(channel)
 
 
-@router.delete("/{channel_id}", status_code=204, response_class=Response)
+@router.delete("/{channel_id:uuid}", status_code=204, response_class=Response)
 async def delete(channel_id: uuid.UUID, service: ServiceDep, principal: AdminDep) -> Response:
     await _channels(service).delete(channel_id)
     return Response(status_code=204)
@@ -141,6 +141,6 @@ async def test_unsaved(body: ChannelTest, service: ServiceDep, principal: AdminD
     return _result(await _channels(service).test_unsaved(body.kind, body.config))
 
 
-@router.post("/{channel_id}/test")
+@router.post("/{channel_id:uuid}/test")
 async def test_saved(channel_id: uuid.UUID, service: ServiceDep, principal: AdminDep) -> TestResult:
     return _result(await _channels(service).test_saved(channel_id))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
@@ -18,7 +17,7 @@ from clarion.access import (
     require_user,
 )
 from clarion.access.inbox_stream import InboxItem, inbox_stream
-from clarion.limits import request_time
+from clarion.limits import parse_request_time
 from clarion.store import inbox as store
 from clarion.store.db import Database
 
@@ -68,7 +67,7 @@ async def mark_all_read(db: DatabaseDep, principal: PrincipalDep) -> AllMarked:
     return AllMarked(marked=marked, unread_count=0)
 
 
-@router.post("/{message_id}/read")
+@router.post("/{message_id:uuid}/read")
 async def mark_read(message_id: uuid.UUID, db: DatabaseDep, principal: PrincipalDep) -> Marked:
     user = require_user(principal)
     async with db.begin() as conn:
@@ -94,11 +93,15 @@ async def stream(
     service: ServiceDep,
     principal: PrincipalDep,
     credentials: BearerDep,
-    since: datetime | None = Query(None, description="also send what arrived after this time"),
+    since: str | None = Query(
+        None,
+        description="also send what arrived after this time (ISO 8601 with a zone)",
+        json_schema_extra={"format": "date-time"},
+    ),
 ) -> StreamingResponse:
     """Server-Sent Events: one ``notification`` event per new inbox message, as it arrives."""
     try:
-        start = request_time(since) if since is not None else None
+        start = parse_request_time(since) if since is not None else None
     except ValueError as exc:
         raise HTTPException(422, f"since: {exc}") from None
     user = require_user(principal)

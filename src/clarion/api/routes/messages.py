@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Query
 from clarion.access import AdminDep, PrincipalDep, ServiceDep
 from clarion.api.jsonable import json_row
 from clarion.api.schemas import MessageDetail, MessageList, MessageStats
-from clarion.config import parse_duration
+from clarion.config import DURATION_PATTERN, parse_duration
 from clarion.domain import messages
 from clarion.limits import MAX_WINDOW
 from clarion.store import message_log as log
@@ -36,7 +36,11 @@ def message_summary(row: dict[str, Any]) -> dict[str, Any]:
 async def list_messages(
     service: ServiceDep,
     principal: PrincipalDep,
-    status: str | None = Query(None, description="one of " + ", ".join(MESSAGE_STATES)),
+    status: str | None = Query(
+        None,
+        description="one of " + ", ".join(MESSAGE_STATES),
+        json_schema_extra={"enum": list(MESSAGE_STATES)},
+    ),
     event_id: uuid.UUID | None = None,
     user_id: uuid.UUID | None = None,
     channel_id: uuid.UUID | None = None,
@@ -68,7 +72,11 @@ async def list_messages(
 async def message_stats(
     service: ServiceDep,
     principal: AdminDep,
-    since: str = Query("24h", description="window for by_method and window, e.g. 1h, 7d"),
+    since: str = Query(
+        "24h",
+        description="window for by_method and window, e.g. 1h, 7d",
+        json_schema_extra={"pattern": DURATION_PATTERN},
+    ),
 ) -> dict[str, Any]:
     """The queue now, and what happened to the messages created within ``since``, by method.
 
@@ -99,14 +107,14 @@ async def message_stats(
     }
 
 
-@router.get("/messages/{message_id}", response_model=MessageDetail)
+@router.get("/messages/{message_id:uuid}", response_model=MessageDetail)
 async def get_message(
     message_id: uuid.UUID, service: ServiceDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     return await _message(service, message_id, principal)
 
 
-@router.post("/messages/{message_id}/retry", status_code=202, response_model=MessageDetail)
+@router.post("/messages/{message_id:uuid}/retry", status_code=202, response_model=MessageDetail)
 async def retry_message(
     message_id: uuid.UUID, service: ServiceDep, principal: AdminDep
 ) -> dict[str, Any]:
