@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 DATA_DIR ?= .clarion
 PG_HOST ?= 127.0.0.1
 
-.PHONY: run test install lint typecheck docs docs-check postgres chromium bench chaos fuzz clean
+.PHONY: run test install lint typecheck docs docs-check postgres chromium bench chaos fuzz clean \
+	image-test compose-check
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +48,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: install postgres chromium lint typecheck docs-check
+test: install postgres chromium lint typecheck docs-check compose-check
 	$(BIN)/pytest -q
 
 # The documentation site (docs/, mkdocs.yml) built into site/.
@@ -82,6 +83,25 @@ chaos: install postgres
 fuzz: install
 	CLARION_FUZZ_EXAMPLES=$${CLARION_FUZZ_EXAMPLES:-100} CLARION_FUZZ_SEED=$${CLARION_FUZZ_SEED:-$$(date +%s)} \
 		$(BIN)/pytest -q -s tests/api/test_schemathesis.py
+
+# Builds the container image from a local Debian base (debootstrap) with buildah and runs it:
+# /healthz, the image's HEALTHCHECK and a test notification to a sink. Needs root; takes
+# minutes, so it is not part of `make test`.
+image-test:
+	deploy/image-test.sh
+
+# deploy/compose.yaml checked by a compose tool, if one is installed (the test suite checks its
+# structure either way).
+compose-check:
+	@if docker compose version >/dev/null 2>&1; then \
+		docker compose -f deploy/compose.yaml --env-file deploy/.env.example config -q && echo "compose.yaml: valid (docker compose)"; \
+	elif command -v podman-compose >/dev/null 2>&1; then \
+		podman-compose -f deploy/compose.yaml --env-file deploy/.env.example config >/dev/null && echo "compose.yaml: valid (podman-compose)"; \
+	elif command -v docker-compose >/dev/null 2>&1; then \
+		docker-compose -f deploy/compose.yaml --env-file deploy/.env.example config -q && echo "compose.yaml: valid (docker-compose)"; \
+	else \
+		echo "compose-check: no docker compose, podman-compose or docker-compose here; skipped"; \
+	fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site

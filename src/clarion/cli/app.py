@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -86,6 +87,55 @@ def db_migrate() -> None:
 
     asyncio.run(run())
     console.print("database is up to date")
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="the new backup file (never overwritten)")],
+) -> None:
+    """Copy the SQLite database to PATH, consistently, while the server runs.
+
+    Keep CLARION_SECRET_KEY (or the data dir's secret.key) with it: without the key the
+    channels' stored secrets cannot be read. For PostgreSQL, use pg_dump.
+    """
+    from clarion.store.backup import BackupError, backup, sqlite_file
+
+    settings = _settings()
+    try:
+        done = backup(sqlite_file(settings.resolved_database_url), path)
+    except BackupError as exc:
+        err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(
+        f"backed up to {done.path} ({done.size} bytes, schema {done.revision})",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="a file made by `clarion db backup`")],
+) -> None:
+    """Put a backup in place of the SQLite database; stop every server using it first.
+
+    The data dir needs the secret key the backup was made under (CLARION_SECRET_KEY or
+    secret.key). A server started on it brings an older schema up to date. For PostgreSQL,
+    use pg_restore.
+    """
+    from clarion.store.backup import BackupError, restore, sqlite_file
+
+    settings = _settings()
+    try:
+        done = restore(path, sqlite_file(settings.resolved_database_url))
+    except BackupError as exc:
+        err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(
+        f"restored {path} into {done.path} (schema {done.revision})",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @secrets_app.command("rotate")
