@@ -11,7 +11,12 @@ from tests.cli.test_cli import server_env, wait_healthy
 from tests.conftest import free_port
 
 
-def test_coder_method_alone_selects_the_webhook_method(tmp_path: Path) -> None:
+def _environment(monkeypatch, env: dict[str, str]) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_coder_method_alone_selects_the_webhook_method(tmp_path: Path, monkeypatch) -> None:
     env = {
         "CODER_NOTIFICATIONS_METHOD": "webhook",
         "CODER_NOTIFICATIONS_WEBHOOK_ENDPOINT": "https://hooks.example.com/coder",
@@ -19,7 +24,8 @@ def test_coder_method_alone_selects_the_webhook_method(tmp_path: Path) -> None:
         "CODER_EMAIL_SMARTHOST": "smtp.example.com:465",
         "CODER_NOTIFICATIONS_EMAIL_FROM": "Coder <coder@example.com>",
     }
-    settings = load_settings(environ=env, data_dir=tmp_path)
+    _environment(monkeypatch, env)
+    settings = load_settings(data_dir=tmp_path)
     assert settings.method == "webhook"
     assert settings.webhook_endpoint == "https://hooks.example.com/coder"
     assert settings.max_send_attempts == 9
@@ -31,36 +37,51 @@ def test_coder_method_alone_selects_the_webhook_method(tmp_path: Path) -> None:
 def test_clarions_own_name_wins_and_the_current_coder_name_before_the_old(
     tmp_path: Path, monkeypatch
 ) -> None:
-    monkeypatch.setenv("CLARION_METHOD", "inbox")  # what Settings reads itself
     env = {
         "CLARION_METHOD": "inbox",
         "CODER_NOTIFICATIONS_METHOD": "webhook",
         "CODER_EMAIL_HELLO": "new.example.com",
         "CODER_NOTIFICATIONS_EMAIL_HELLO": "old.example.com",
     }
-    settings = load_settings(environ=env, data_dir=tmp_path)
+    _environment(monkeypatch, env)
+    settings = load_settings(data_dir=tmp_path)
     assert settings.method == "inbox"
     assert settings.email_hello == "new.example.com"
 
 
 def test_coder_flags_are_read_as_clarions(tmp_path: Path) -> None:
-    args = ["--notifications-method", "webhook", "--notifications-email-hello=mx.example.com"]
-    settings = load_settings(args, environ={}, data_dir=tmp_path)
+    args = [
+        "--notifications-method",
+        "webhook",
+        "--notifications-email-hello=mx.example.com",
+        "--notifications-lease-count",
+        "7",
+        "--email-tls-ca-cert-file",
+        "/etc/ssl/ca.pem",
+        "--notifications-email-tls-skip-verify",
+    ]
+    settings = load_settings(args, data_dir=tmp_path)
     assert settings.method == "webhook" and settings.email_hello == "mx.example.com"
+    assert settings.dispatch_batch_size == 7
+    assert str(settings.email_tls_ca_file) == "/etc/ssl/ca.pem"
+    assert settings.email_tls_skip_verify is True
     assert ("--notifications-method", "--method") in settings.notes.aliases
 
 
-def test_a_misspelt_variable_is_named_with_the_closest_setting(tmp_path: Path) -> None:
+def test_a_misspelt_variable_is_named_with_the_closest_setting(tmp_path: Path, monkeypatch) -> None:
     env = {
         "CLARION_RETENTON": "3d",
         "CODER_NOTIFICATIONS_MAX_SEND_ATTEMPT": "3",
         "CLARION_URL": "http://127.0.0.1:8080",  # the CLI's, not the server's
     }
-    notes = load_settings(environ=env, data_dir=tmp_path).notes
-    assert notes.unknown == [
-        ("CLARION_RETENTON", "CLARION_RETENTION"),
-        ("CODER_NOTIFICATIONS_MAX_SEND_ATTEMPT", "CODER_NOTIFICATIONS_MAX_SEND_ATTEMPTS"),
-    ]
+    _environment(monkeypatch, env)
+    notes = load_settings(data_dir=tmp_path).notes
+    assert ("CLARION_RETENTON", "CLARION_RETENTION") in notes.unknown
+    assert (
+        "CODER_NOTIFICATIONS_MAX_SEND_ATTEMPT",
+        "CODER_NOTIFICATIONS_MAX_SEND_ATTEMPTS",
+    ) in notes.unknown
+    assert not any(name == "CLARION_URL" for name, _ in notes.unknown)
 
 
 def test_the_server_says_both_at_start(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -231,18 +230,14 @@ class Settings(BaseSettings):
         return None
 
 
-def load_settings(
-    cli_args: list[str] | None = None,
-    environ: Mapping[str, str] | None = None,
-    **overrides: Any,
-) -> Settings:
+def load_settings(cli_args: list[str] | None = None, **overrides: Any) -> Settings:
     """Settings from the environment, with ``clarion server`` flags (kebab-case) on top.
 
     Coder's names for the same settings are read too (see :mod:`clarion.config_aliases`);
     what was read under another name, and which variables were not read at all, is kept in
     :attr:`Settings.notes` for the server to say at start.
     """
-    env = os.environ if environ is None else environ
+    env = os.environ
     fields = set(Settings.model_fields)
     notes = EnvironmentNotes()
     args = config_aliases.translate_flags(cli_args or [], fields, notes)

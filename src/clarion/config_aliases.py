@@ -45,12 +45,25 @@ CODER_VARIABLES: dict[str, str] = {
         }.items()
     },
 }
-# Coder's server flags: --notifications-<setting> is clarion's --<setting>, and
-# --notifications-email-* is --email-*.
+# Coder's server flags whose names differ from clarion's beyond the --notifications- prefix
+# (Coder's other --notifications-<name> and --notifications-email-* flags are clarion's
+# --<name> and --email-*).
 _FLAG_PREFIX = "--notifications-"
+CODER_FLAGS: dict[str, str] = {
+    "--notifications-lease-count": "--dispatch-batch-size",
+    "--email-tls-ca-cert-file": "--email-tls-ca-file",
+    "--notifications-email-tls-ca-cert-file": "--email-tls-ca-file",
+}
 # CLARION_* variables read by the CLI and the test harnesses, not by the server.
 NOT_SETTINGS = frozenset({"CLARION_URL", "CLARION_TOKEN"})
-_HARNESS_PREFIXES = ("CLARION_TEST_", "CLARION_CHAOS_", "CLARION_AUTHZ_", "CLARION_UPDATE_")
+_HARNESS_PREFIXES = (
+    "CLARION_TEST_",
+    "CLARION_CHAOS_",
+    "CLARION_AUTHZ_",
+    "CLARION_UPDATE_",
+    "CLARION_FUZZ_",
+    "CLARION_BENCH_",
+)
 
 
 @dataclass
@@ -90,16 +103,19 @@ def from_coder(
 def translate_flags(
     args: Sequence[str], settings: Collection[str], notes: EnvironmentNotes
 ) -> list[str]:
-    """``--notifications-method smtp`` as ``--method smtp`` (and ``--flag=value`` forms)."""
+    """Coder's flags as clarion's: ``--notifications-method smtp`` as ``--method smtp``,
+    ``--notifications-lease-count=7`` as ``--dispatch-batch-size=7``."""
     out = []
     for arg in args:
         name, eq, value = arg.partition("=")
-        if name.startswith(_FLAG_PREFIX):
+        translated = CODER_FLAGS.get(name)
+        if translated is None and name.startswith(_FLAG_PREFIX):
             setting = name.removeprefix(_FLAG_PREFIX).replace("-", "_")
             if setting in settings:
                 translated = "--" + setting.replace("_", "-")
-                notes.aliases.append((name, translated))
-                arg = translated + eq + value
+        if translated is not None:
+            notes.aliases.append((name, translated))
+            arg = translated + eq + value
         out.append(arg)
     return out
 

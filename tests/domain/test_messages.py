@@ -38,6 +38,24 @@ async def test_a_failed_message_is_sent_again_on_request(start_server, sink: Htt
     assert status == 403
 
 
+async def test_the_history_after_a_retry_reads_in_time_order(start_server, sink: HttpSink) -> None:
+    """The new round numbers its attempts from 1 again: sorted by number, they fell
+    between the old ones."""
+    sink.responder = lambda n, r: Reply(500, "down")
+    running = await start_server(webhook_endpoint=sink.url, max_send_attempts=2)
+    await running.create_user("ann@example.com")
+    [queued] = (await running.post_deleted())["messages"]
+    await running.wait_status(queued["id"], {"permanent_failure"})
+    status, _ = await running.call("POST", f"/api/v1/messages/{queued['id']}/retry")
+    assert status == 202
+    await running.wait_status(queued["id"], {"permanent_failure"})
+    _, message = await running.call("GET", f"/api/v1/messages/{queued['id']}")
+    attempts = message["attempts"]
+    assert [a["outcome"] for a in attempts] == ["retry", "retry", "requeued", "retry", "retry"]
+    starts = [a["started_at"] for a in attempts]
+    assert starts == sorted(starts)
+
+
 async def test_an_inhibited_message_is_not_sent_again(start_server, sink: HttpSink) -> None:
     running = await start_server(webhook_endpoint=sink.url, dispatch=False)
     user = await running.create_user("ann@example.com")

@@ -7,13 +7,14 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
 
 from clarion.channels.slack import slack_payload
 from clarion.delivery.outcome import Outbound, Recipient
-from clarion.domain.slack_interactions import check_signature
+from clarion.domain.slack_interactions import check_signature, clicks
 from clarion.errors import Unauthenticated
 from clarion.render import Rendered, RenderedAction
 
@@ -53,6 +54,7 @@ def test_the_signature_is_slacks_v0_hmac_of_timestamp_and_body() -> None:
         (str(now - 301), _sign(body, now - 301)["X-Slack-Signature"]),  # stale
         (str(now), _sign(body, now, "another-secret")["X-Slack-Signature"]),
         ("yesterday", "v0=00"),
+        (str(now), "v0=\u00ff"),  # not ASCII: refused, not a crash in the comparison
     ]
     for timestamp, signature in refusals:
         with pytest.raises(Unauthenticated):
@@ -126,3 +128,20 @@ async def test_without_a_signing_secret_interactivity_is_off(start_server) -> No
     ) as answer:
         assert answer.status == 404
         assert "CLARION_SLACK_SIGNING_SECRET" in (await answer.json())["detail"]
+
+
+def test_odd_payloads_keep_what_they_can_and_never_crash() -> None:
+    message_id = "6f1c0d5e-0000-4000-8000-000000000001"
+    payload = {
+        "type": "block_actions",
+        "user": "bob",  # not an object
+        "actions": [
+            {"value": message_id, "text": {"type": "plain_text"}, "action_id": "clarion-action-1"},
+            {"value": "not an id"},
+            "not an action",
+        ],
+    }
+    found = clicks(urlencode({"payload": json.dumps(payload)}).encode(), datetime.now(UTC))
+    [(kept_id, [click])] = found.items()
+    assert str(kept_id) == message_id
+    assert (click.action, click.actor) == ("clarion-action-1", "someone")

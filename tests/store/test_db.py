@@ -140,3 +140,33 @@ async def test_a_transaction_cut_off_mid_statement_ends_cancelled(db_url: str) -
         assert db.config_generation == 0  # rolled back: nothing changed
     finally:
         await db.close()
+
+
+def test_only_connection_failures_count_as_the_database_being_unavailable() -> None:
+    """A bug (a bad parameter, a connection used twice) must stay a 500, not a 503 that
+    tells clients to retry for ever."""
+    import sqlite3
+
+    import asyncpg
+    import sqlalchemy as sa
+
+    from clarion.store.db import unavailable_reason
+
+    def wrapped(error: BaseException) -> sa.exc.DBAPIError:
+        try:
+            raise RuntimeError("driver adapter") from error
+        except RuntimeError as adapter:
+            return sa.exc.InterfaceError("SELECT 1", {}, adapter)
+
+    assert unavailable_reason(ConnectionRefusedError(111, "refused")) is not None
+    assert unavailable_reason(wrapped(asyncpg.exceptions.ConnectionDoesNotExistError())) is not None
+    assert unavailable_reason(wrapped(asyncpg.exceptions.CannotConnectNowError())) is not None
+    closed = asyncpg.exceptions.InterfaceError(
+        "cannot call Connection.fetch(): connection is closed"
+    )
+    assert unavailable_reason(wrapped(closed)) is not None
+    busy = asyncpg.exceptions.InterfaceError("another operation is in progress")
+    assert unavailable_reason(wrapped(busy)) is None
+    binding = sqlite3.InterfaceError("Error binding parameter 1: type 'dict' is not supported")
+    assert unavailable_reason(sa.exc.InterfaceError("SELECT ?", {}, binding)) is None
+    assert unavailable_reason(ValueError("a bug")) is None

@@ -40,7 +40,8 @@ def check_signature(
         raise Unauthenticated("the request is more than five minutes old (or ahead)")
     base = b"v0:" + timestamp.encode() + b":" + body
     expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature):
+    # compare_digest refuses non-ASCII text; a signature that is not ASCII is not Slack's.
+    if not signature.isascii() or not hmac.compare_digest(expected, signature):
         raise Unauthenticated("X-Slack-Signature does not match: check the signing secret")
 
 
@@ -52,7 +53,8 @@ def clicks(body: bytes, now: datetime) -> dict[uuid.UUID, list[Interaction]]:
         raise Invalid("a form with a JSON payload field is expected", field="payload") from None
     if not isinstance(payload, dict) or payload.get("type") != "block_actions":
         return {}
-    user = payload.get("user") or {}
+    user = payload.get("user")
+    user = user if isinstance(user, dict) else {}
     actor = str(user.get("username") or user.get("name") or user.get("id") or "someone")
     if user.get("id") and user.get("id") != actor:
         actor = f"{actor} ({user['id']})"
@@ -64,8 +66,9 @@ def clicks(body: bytes, now: datetime) -> dict[uuid.UUID, list[Interaction]]:
             message_id = uuid.UUID(str(action.get("value")))
         except ValueError:
             continue  # not one of clarion's buttons
-        text = action.get("text") or {}
-        label = str(text.get("text") if isinstance(text, dict) else text or action.get("action_id"))
+        text = action.get("text")
+        label = text.get("text") if isinstance(text, dict) else text
+        label = str(label or action.get("action_id") or "a button")
         found.setdefault(message_id, []).append(Interaction("slack", label, actor, now))
     return found
 

@@ -66,22 +66,40 @@ def unavailable_reason(exc: BaseException) -> str | None:
     cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
     if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
         return f"the connection was lost ({type(cause).__name__})"
-    if isinstance(cause, ConnectionError | socket.gaierror | TimeoutError):
-        return f"it cannot be reached ({type(cause).__name__})"
-    name = type(cause).__name__
-    # asyncpg's errors for a server that is starting, stopping or was shut down, or for a
-    # connection that broke under a statement.
-    if name in {
-        "CannotConnectNowError",
-        "AdminShutdownError",
-        "ConnectionDoesNotExistError",
-        "ConnectionFailureError",
-        "InterfaceError",
-    }:
-        return f"it is not accepting connections ({name})"
+    for error in _causes(cause):
+        if isinstance(error, ConnectionError | socket.gaierror | TimeoutError):
+            return f"it cannot be reached ({type(error).__name__})"
+        if {k.__name__ for k in type(error).__mro__} & _ASYNCPG_OUTAGES:
+            return f"it is not accepting connections ({type(error).__name__})"
+        # asyncpg's words for a statement on a connection that is gone; other interface
+        # errors are bugs, not outages.
+        if type(error).__module__.startswith("asyncpg") and "connection is closed" in str(error):
+            return "the connection was lost"
     if isinstance(cause, sqlite3.OperationalError) and "unable to open" in str(cause):
         return "its file cannot be opened"
     return None
+
+
+# asyncpg's errors for a server that is starting, stopping, refusing connections or gone
+# (by class name: asyncpg is imported only when PostgreSQL is used).
+_ASYNCPG_OUTAGES = frozenset(
+    {
+        "CannotConnectNowError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+        "PostgresConnectionError",
+        "TooManyConnectionsError",
+    }
+)
+
+
+def _causes(error: BaseException | None) -> list[BaseException]:
+    """``error`` and what caused it (the driver's own error under SQLAlchemy's wrapper)."""
+    chain: list[BaseException] = []
+    while error is not None and error not in chain:
+        chain.append(error)
+        error = error.__cause__
+    return chain
 
 
 def printable_url(database_url: str) -> str:

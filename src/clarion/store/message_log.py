@@ -120,6 +120,7 @@ async def message_attempts_of(conn: AsyncConnection, message_id: uuid.UUID) -> l
     query = (
         sa.select(message_attempts)
         .where(message_attempts.c.message_id == message_id)
-        .order_by(message_attempts.c.attempt, message_attempts.c.id)
+        # In time order: a manual retry starts its attempts' numbers again from 1.
+        .order_by(message_attempts.c.started_at, message_attempts.c.id)
     )
     return list((await conn.execute(query)).all())
