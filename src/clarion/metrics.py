@@ -14,6 +14,7 @@ import functools
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from clarion.channels import METHOD_PREFIX
 from clarion.channels.registry import kinds
 from clarion.config import METHODS
 
@@ -71,7 +72,7 @@ OLDEST_PENDING = Gauge(
 )
 PAUSED = Gauge("clarion_paused", "1 while delivery is paused (kill switch).", registry=REGISTRY)
 
-CHANNEL_PREFIX = "channel:"
+CHANNEL_PREFIX = METHOD_PREFIX
 OTHER = "other"
 
 

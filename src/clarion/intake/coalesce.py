@@ -1,8 +1,8 @@
 """Single events posted at the same time are stored together, each still on its own terms.
 
-Platforms post events one at a time. Alone, each costs a transaction: a checkout, BEGIN,
-four lookups, two inserts, NOTIFY, COMMIT, ~3.5 ms of this process's CPU, most of it in
-the database driver, so one process took ~280 events/s. Here a request that finds no
+Platforms post events one at a time. Alone, each would cost a transaction of its own (a
+checkout, BEGIN, four lookups, two inserts, NOTIFY, COMMIT), most of it spent in the
+database driver. Here a request that finds no
 group being stored starts one at once (a lone event waits for nothing); requests that
 arrive meanwhile form the next group, stored in one transaction with shared lookups.
 

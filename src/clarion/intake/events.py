@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from clarion.channels import method_of
 from clarion.errors import Invalid
 from clarion.intake.catalog import MUST_SEND
 from clarion.intake.lookups import Lookups
@@ -326,7 +327,7 @@ async def _plan(
             new_message_row(
                 event_id=event_id,
                 event_type=event_type.key,
-                method=f"channel:{channel.kind}",
+                method=method_of(channel.kind),
                 recipient=channel.name,
                 payload=_payload(event_type, event, shared, None),
                 content=shared,

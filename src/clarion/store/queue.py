@@ -14,8 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -113,7 +112,31 @@ def new_message_row(
     }
 
 
-def _dialect(conn_or_db: AsyncConnection | Database) -> ModuleType:
+class QueueStatements(Protocol):
+    """The queue's hot statements, written out per engine (queue_postgres, queue_sqlite)."""
+
+    async def insert_events(
+        self, conn: AsyncConnection, rows: Sequence[dict[str, Any]]
+    ) -> None: ...
+
+    async def insert_messages(
+        self, conn: AsyncConnection, rows: Sequence[dict[str, Any]]
+    ) -> set[uuid.UUID]: ...
+
+    async def claim(
+        self, db: Database, lease_id: uuid.UUID, leased_until: datetime, now: datetime, limit: int
+    ) -> tuple[list[dict[str, Any]], datetime | None]: ...
+
+    async def complete(
+        self,
+        db: Database,
+        updates: Sequence[tuple[Any, ...]],
+        attempts: Sequence[tuple[Any, ...]],
+        inbox_users: set[str],
+    ) -> int: ...
+
+
+def _dialect(conn_or_db: AsyncConnection | Database) -> QueueStatements:
     if isinstance(conn_or_db, Database):
         return queue_postgres if conn_or_db.is_postgres else queue_sqlite
     return queue_postgres if conn_or_db.dialect.name == "postgresql" else queue_sqlite
@@ -130,7 +153,7 @@ async def insert_messages(conn: AsyncConnection, rows: list[dict[str, Any]]) -> 
     skipping any whose dedupe hash is already taken (race-free); returns the ids inserted."""
     if not rows:
         return set()
-    inserted: set[uuid.UUID] = await _dialect(conn).insert_messages(conn, rows)
+    inserted = await _dialect(conn).insert_messages(conn, rows)
     return inserted
 
 
@@ -208,7 +231,7 @@ async def complete_messages(
         for c in completions
         if c.counted
     ]
-    changed: int = await _dialect(db).complete(db, updates, attempts, inbox_users or set())
+    changed = await _dialect(db).complete(db, updates, attempts, inbox_users or set())
     return changed
 
 
