@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -36,8 +37,10 @@ def _routes(app: Any) -> Iterator[tuple[str, str]]:
             elif hasattr(route, "routes") and not hasattr(route, "methods"):
                 yield from walk(route.routes, prefix + getattr(route, "path", ""))
             elif hasattr(route, "methods"):
+                # /{channel_id:uuid} is /{channel_id} to its callers.
+                path = re.sub(r"\{(\w+):\w+\}", r"{\1}", prefix + route.path)
                 for method in sorted(route.methods - {"HEAD"}):
-                    yield method, prefix + route.path
+                    yield method, path
 
     return walk(app.routes)
 
