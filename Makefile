@@ -48,8 +48,9 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Two test workers: the suite waits on servers, databases and timers as much as it computes.
 test: install postgres chromium lint typecheck docs-check compose-check
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 # The documentation site (docs/, mkdocs.yml) built into site/.
 docs: install
