@@ -7,7 +7,8 @@ import ipaddress
 import aiohttp
 import pytest
 
-from clarion.delivery.http import DestinationRefused, HttpClient, answer_seconds, json_answer
+from clarion.delivery.guard import DestinationRefused
+from clarion.delivery.http import HttpClient, answer_seconds, json_answer
 from clarion.delivery.outcome import Failed, Retry
 
 
@@ -62,7 +63,7 @@ async def test_a_port_out_of_range_is_refused_without_showing_credentials() -> N
 async def test_addresses_are_checked_again_when_connecting() -> None:
     """A name judged before the send may resolve elsewhere at connect time (DNS rebinding):
     the connection's own lookup is refused too."""
-    from clarion.delivery.http import _GuardedResolver
+    from clarion.delivery.guard import _GuardedResolver
 
     strict = _GuardedResolver(allow_private=False)
     relaxed = _GuardedResolver(allow_private=True)
@@ -140,7 +141,7 @@ PUBLIC = [
 @pytest.mark.parametrize("address", ALWAYS_REFUSED)
 @pytest.mark.parametrize("allow_private", [False, True])
 def test_addresses_refused_always(address: str, allow_private: bool) -> None:
-    from clarion.delivery.http import _check_address
+    from clarion.delivery.guard import _check_address
 
     problem = _check_address(ipaddress.ip_address(address), allow_private)
     assert problem and "CLARION_ALLOW_PRIVATE_DESTINATIONS" not in problem
@@ -148,7 +149,7 @@ def test_addresses_refused_always(address: str, allow_private: bool) -> None:
 
 @pytest.mark.parametrize("address", PRIVATE)
 def test_non_public_addresses_need_the_setting(address: str) -> None:
-    from clarion.delivery.http import _check_address
+    from clarion.delivery.guard import _check_address
 
     assert "CLARION_ALLOW_PRIVATE_DESTINATIONS" in _check_address(
         ipaddress.ip_address(address), False
@@ -158,7 +159,7 @@ def test_non_public_addresses_need_the_setting(address: str) -> None:
 
 @pytest.mark.parametrize("address", PUBLIC)
 def test_public_addresses_pass(address: str) -> None:
-    from clarion.delivery.http import _check_address
+    from clarion.delivery.guard import _check_address
 
     assert _check_address(ipaddress.ip_address(address), False) == ""
 

@@ -16,7 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from clarion.config import Settings
-from clarion.delivery.http import DestinationGuard
+from clarion.delivery.guard import DestinationGuard
 from clarion.delivery.mail import Composer
 from clarion.delivery.outcome import Delivered, Failed, Outbound, Recipient, Retry
 from clarion.delivery.smtp import SmtpSender, SmtpServer

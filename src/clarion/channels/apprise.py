@@ -29,7 +29,8 @@ from markupsafe import escape
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clarion.channels.registry import ChannelKind, Destination
-from clarion.delivery.http import DestinationRefused, HttpClient, redact_url
+from clarion.delivery.guard import DestinationRefused, redact_url
+from clarion.delivery.http import HttpClient
 from clarion.delivery.outcome import Delivered, Failed, Outbound, Outcome, Retry, trim
 from clarion.render import Rendered
 

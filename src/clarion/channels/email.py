@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from clarion.channels.registry import ChannelConfigError, ChannelDeps, ChannelKind, Destination
-from clarion.delivery.http import DestinationRefused
+from clarion.delivery.guard import DestinationRefused
 from clarion.delivery.mail import EmailAddress, SenderAddress
 from clarion.delivery.smtp import SmtpSender, SmtpServer
 

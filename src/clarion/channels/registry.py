@@ -13,7 +13,8 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ValidationError
 
-from clarion.delivery.http import HttpClient, check_url_syntax
+from clarion.delivery.guard import check_url_syntax
+from clarion.delivery.http import HttpClient
 from clarion.delivery.mail import Composer
 from clarion.delivery.outcome import Sender
 from clarion.delivery.scrub import ScrubbedSender

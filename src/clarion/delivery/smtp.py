@@ -22,7 +22,7 @@ from typing import Any
 import aiosmtplib
 
 from clarion.config import Settings
-from clarion.delivery.http import DestinationGuard, DestinationRefused
+from clarion.delivery.guard import DestinationGuard, DestinationRefused
 from clarion.delivery.mail import Composer
 from clarion.delivery.outcome import Delivered, Failed, Outbound, Outcome, Retry, trim
 from clarion.delivery.scrub import scrub_outcome
