@@ -22,7 +22,7 @@ async def test_test_notifications_are_limited_per_user(start_server) -> None:
         running.url + "/api/v1/notifications/test", headers={"Authorization": f"Bearer {ann}"}
     ) as refused:
         assert refused.status == 429
-        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert 0 < int(refused.headers["Retry-After"]) <= 60
         detail = (await refused.json())["detail"]
     assert "too many test notifications" in detail and "a minute" in detail
     status, body = await running.call("POST", "/api/v1/notifications/test", token=bob)
