@@ -83,12 +83,35 @@ def configure_logging(
         own.propagate = True
 
 
+# Fields whose values clarion itself writes (ids, counts, times, names from fixed sets):
+# nothing in them can hold a secret, and the delivery line, one per message, is mostly
+# these. Everything else (the event's words, a reason above all) is scrubbed.
+_OWN_FIELDS = frozenset(
+    {
+        "level",
+        "timestamp",
+        "logger",
+        "message_id",
+        "event_type",
+        "method",
+        "attempt",
+        "status",
+        "result",
+        "duration_ms",
+        "latency_seconds",
+        "channel_id",
+        "channel_kind",
+        "retry_at",
+    }
+)
+
+
 def scrub_secrets(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
     """Hide secret-named fields and scrub secret-looking text in every field of a line."""
     for key, value in event_dict.items():
         # exc_info is rendered (and scrubbed) by format_exception; _record and friends
         # are the standard library's record, which the renderer does not print.
-        if key == "exc_info" or key.startswith("_"):
+        if key == "exc_info" or key.startswith("_") or key in _OWN_FIELDS:
             continue
         event_dict[key] = REDACTED if is_secret_key(key) else scrub_value(value)
     return event_dict
