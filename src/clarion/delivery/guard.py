@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
+from clarion.redact import redact_url as redact_url
+
 
 class DestinationRefused(ValueError):
     """A URL clarion will not send to; the message says why and what to set."""
@@ -129,15 +131,6 @@ def check_url_syntax(url: str) -> None:
         parts.port  # noqa: B018 - parsing it raises for a port out of range
     except ValueError:
         raise DestinationRefused(f"{parts.hostname!r} has no valid port number") from None
-
-
-def redact_url(url: str) -> str:
-    """Scheme, host and port only: webhook URLs carry credentials in their path."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return "<invalid URL>"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}/…"
 
 
 class DestinationGuard:
