@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from tests.fakes.sink import serve_on_loopback
+
 FAULTS = ("ok", "error", "throttle", "slow", "reset")
 
 
@@ -56,12 +58,7 @@ class ChaosSink:
     async def start(self) -> ChaosSink:
         app = web.Application()
         app.router.add_route("POST", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve_on_loopback(app, handler_cancellation=True)
         return self
 
     async def stop(self) -> None:

@@ -30,6 +30,18 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+async def serve_on_loopback(
+    app: web.Application, **runner_options: Any
+) -> tuple[web.AppRunner, str]:
+    """Serve ``app`` on a free loopback port: its runner (to clean up) and its base URL."""
+    runner = web.AppRunner(app, access_log=None, **runner_options)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"
+
+
 class HttpSink:
     """``responder(request_number, received) -> Reply``; the default answers 200.
 
@@ -59,12 +71,7 @@ class HttpSink:
     async def start(self) -> HttpSink:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve_on_loopback(app)
         return self
 
     async def stop(self) -> None:
